@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import gevent
+import pytest
+
+from specter_spoc import Registry, Service
+
+
+def test_provide_resolve_require_list_unregister() -> None:
+    reg = Registry()
+    assert reg.provide("a", 1) == 1
+    reg.provide("b", 2)
+    assert reg.resolve("a") == 1 and reg.resolve("zzz") is None
+    assert reg.require("b") == 2 and reg.has("b")
+    assert reg.list() == ["a", "b"]
+    assert reg.unregister("a") is True and reg.unregister("a") is False
+    reg.clear()
+    assert reg.list() == []
+
+
+def test_duplicate_key_needs_replace() -> None:
+    reg = Registry()
+    reg.provide("k", 1)
+    with pytest.raises(KeyError, match="replace=True"):
+        reg.provide("k", 2)
+    reg.provide("k", 3, replace=True)
+    assert reg.require("k") == 3
+
+
+def test_require_names_the_registered_keys() -> None:
+    reg = Registry()
+    reg.provide("users.service", object())
+    with pytest.raises(KeyError) as info:
+        reg.require("blog.service")
+    assert "users.service" in str(info.value) and "blog.service" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_bad_keys_are_type_errors(bad: object) -> None:
+    reg = Registry()
+    for call in (lambda: reg.provide(bad, 1), lambda: reg.resolve(bad), lambda: reg.require(bad)):  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="non-empty str key"):
+            call()
+
+
+def test_owned_entry_disappears_when_owner_stops() -> None:
+    reg = Registry()
+    owner = Service("owner").start()
+    reg.provide("thing", "x", owner=owner)
+    assert reg.has("thing")
+    owner.stop()
+    assert not reg.has("thing")
+
+
+def test_owned_entry_replaced_by_someone_else_is_not_removed() -> None:
+    reg = Registry()
+    owner = Service("owner").start()
+    reg.provide("thing", "mine", owner=owner)
+    reg.provide("thing", "theirs", replace=True)
+    owner.stop()
+    assert reg.require("thing") == "theirs"
+
+
+def test_owner_without_add_cleanup_is_rejected() -> None:
+    with pytest.raises(TypeError, match="add_cleanup"):
+        Registry().provide("k", 1, owner=object())
+
+
+def test_wait_for_is_cooperative_and_times_out() -> None:
+    reg = Registry()
+    waiter = gevent.spawn(reg.wait_for, "late", 2)
+    gevent.sleep(0)
+    reg.provide("late", 42)
+    assert waiter.get(timeout=2) == 42
+    with pytest.raises(TimeoutError, match="'never'"):
+        reg.wait_for("never", timeout=0.02)
+    assert reg.wait_for("late") == 42
