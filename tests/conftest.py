@@ -12,3 +12,45 @@ def caplog_errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """caplog capturing ERROR and up from specter_spoc."""
     caplog.set_level(logging.WARNING, logger="specter_spoc")
     return caplog
+
+
+def close_socketio_client(client: "socketio.Client", timeout: float = 5) -> None:  # noqa: F821
+    """Disconnect a python-socketio client and join its background loops, so
+    the leak check sees nothing of it left (the server may already have
+    closed the connection, in which case disconnect() alone returns early)."""
+    try:
+        client.disconnect()
+    except Exception:
+        pass
+    eio = client.eio
+    for attr in ("write_loop_task", "read_loop_task", "ping_loop_task"):
+        task = getattr(eio, attr, None)
+        if task is not None and task.is_alive():
+            try:
+                eio.queue.put(None)
+            except Exception:
+                pass
+            if getattr(eio, "ws", None) is not None:
+                try:
+                    eio.ws.close()
+                except Exception:
+                    pass
+            task.join(timeout)
+
+
+@pytest.fixture
+def sio_clients():
+    """Factory for real python-socketio clients, all closed and joined after the test."""
+    import socketio
+
+    made: list = []
+
+    def make(**kwargs):
+        kwargs.setdefault("reconnection", False)
+        client = socketio.Client(**kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        close_socketio_client(client)

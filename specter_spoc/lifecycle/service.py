@@ -534,6 +534,15 @@ class Service:
         proc = ManagedProcess(name or f"{self.name}:process")
         return proc.start(args, owner=self, **popen_kwargs)
 
+    def offload(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a CPU-bound ``fn(*args, **kwargs)`` in this service's process
+        pool and wait cooperatively: the gevent hub keeps serving meanwhile.
+        ``fn`` must be an importable module-level function; the pool starts
+        lazily and its processes stop with the service."""
+        from .offload import offload_pool
+        self._require_running("offload()")
+        return offload_pool(self).run(fn, *args, **kwargs)
+
     # ---------------------------------------------------------------- health
     def health(self) -> Dict[str, Any]:
         """Status and ownership counts. Override and extend ``super().health()``."""

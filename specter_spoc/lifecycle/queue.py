@@ -1,0 +1,348 @@
+"""QueueService: a Service that feeds a pool of worker greenlets from a queue.
+
+It replaces SPOC's thread workers (and, with :meth:`QueueService.offload`,
+its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
+
+- **Graceful drain.** ``stop()`` stops accepting, waits up to
+  ``drain_timeout`` for queued *and* in-flight items, then hands whatever is
+  left to :meth:`QueueService.on_undelivered`. Nothing accepted is dropped:
+  ``accepted == processed + dead_lettered + handed_back`` once stopped.
+- **Per-item failure policy.** A raising ``handle_item`` is retried
+  ``max_retries`` times with exponential backoff, then given to
+  :meth:`QueueService.on_dead_letter`. A failing item never kills a worker.
+- **Speed.** Nothing is copied or published per item; ``state['queue_size']``
+  is refreshed when read through :meth:`get_state` / :meth:`health`, and by a
+  cheap ``poll_interval`` timer that notifies state subscribers on change.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+import gevent
+from gevent import Greenlet, GreenletExit, getcurrent
+from gevent.queue import Empty, Full, JoinableQueue
+
+from .offload import bind_offload_owner, offload_pool
+from .service import Service
+
+__all__ = ["QueueService"]
+
+logger = logging.getLogger("specter_spoc.queue")
+
+#: exceptions from ``handle_item`` that count as an item failure
+_ITEM_FAILURES = (Exception, gevent.Timeout)
+
+
+def _check_int(value: object, what: str, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"QueueService {name!r}: {what} must be an int, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"QueueService {name!r}: {what} must be >= {minimum}, got {value}.")
+    return value
+
+
+class QueueService(Service):
+    """A queue with ``worker_count`` owned worker greenlets calling
+    :meth:`handle_item` for each item.
+
+    Example::
+
+        class Mailer(QueueService):
+            max_retries = 2              # then on_dead_letter(item, exc)
+
+            def handle_item(self, message):
+                send_mail(message)
+
+        mailer = Mailer("mailer", worker_count=4, maxsize=1000).start()
+        mailer.enqueue({"to": "a@example.org"})    # True, or False when full
+        mailer.stop()   # drains; leftovers go to on_undelivered(items)
+
+    ``enqueue`` returns False (and logs at debug) when the queue is full, while
+    the service drains, and after it stopped. Items enqueued before the first
+    ``start()`` wait for the workers, as in SPECTER.
+    """
+
+    #: seconds ``stop()`` waits for queued and in-flight items to finish
+    drain_timeout: float = 5.0
+    #: extra seconds ``stop()`` allows beyond the drain (hooks, joining workers)
+    stop_margin: float = 2.0
+    #: retries of a failing item before it goes to ``on_dead_letter``
+    max_retries: int = 0
+    #: first retry delay in seconds; doubles on each further retry
+    retry_backoff: float = 0.1
+    #: upper bound for one retry delay
+    max_retry_backoff: float = 5.0
+    #: worker processes used by :meth:`offload` (started on first use)
+    offload_workers: int = 2
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        worker_count: int = 1,
+        maxsize: int = 0,
+        poll_interval: float = 0.5,
+        initial_state: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        worker_count = _check_int(worker_count, "worker_count", name, 1)
+        maxsize = _check_int(maxsize, "maxsize", name, 0)
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)):
+            raise TypeError(f"QueueService {name!r}: poll_interval must be seconds as a number, "
+                            f"got {poll_interval!r}.")
+        if poll_interval <= 0:
+            raise ValueError(f"QueueService {name!r}: poll_interval must be > 0, got {poll_interval}.")
+        state: Dict[str, Any] = {"queue_size": 0, "worker_count": worker_count}
+        if initial_state is not None and not isinstance(initial_state, dict):
+            raise TypeError(f"QueueService {name!r}: initial_state must be a dict or None, "
+                            f"got {type(initial_state).__name__}.")
+        state.update(initial_state or {})
+        super().__init__(name, state)
+        self.worker_count = worker_count
+        self.poll_interval = float(poll_interval)
+        #: the underlying gevent queue (SPECTER exposes it as ``queue``)
+        self.queue: JoinableQueue = JoinableQueue(maxsize=maxsize or None)
+        self._stop_timeout_override: Optional[float] = None
+        self._accepting = True
+        self._closed = False
+        self._workers: List[Greenlet] = []
+        self._interrupted: List[Any] = []
+        self._accepted = 0
+        self._processed = 0
+        self._retried = 0
+        self._dead_lettered = 0
+        self._handed_back = 0
+        self._rejected = 0
+
+    # --------------------------------------------------------------- timeouts
+    @property  # type: ignore[override]
+    def stop_timeout(self) -> float:
+        """``drain_timeout + stop_margin`` unless set explicitly, so the drain
+        always fits inside the stop budget."""
+        if self._stop_timeout_override is not None:
+            return self._stop_timeout_override
+        return float(self.drain_timeout) + float(self.stop_margin)
+
+    @stop_timeout.setter
+    def stop_timeout(self, seconds: float) -> None:
+        self._stop_timeout_override = float(seconds)
+
+    # -------------------------------------------------------------- lifecycle
+    def on_start(self) -> None:
+        self._accepting = True
+        self._closed = False
+        # runs after the workers are killed, even when a subclass's on_stop
+        # forgets super(): whatever is left is handed back, never dropped
+        self.add_cleanup(self._hand_back_leftovers)
+        self._workers = [self.spawn(self._work, label=f"worker-{i + 1}")
+                         for i in range(self.worker_count)]
+        self.interval(self._refresh_state, self.poll_interval)
+        self.on_workers_started()
+
+    def on_stop(self) -> None:
+        """Stop accepting, call ``on_workers_stopping()``, drain, hand back
+        leftovers. Subclasses overriding this should call ``super().on_stop()``."""
+        self._accepting = False
+        try:
+            self.on_workers_stopping()
+        except Exception:
+            logger.exception("QueueService %r: on_workers_stopping() raised; draining anyway", self.name)
+        budget = max(0.0, min(float(self.drain_timeout), self.stop_timeout - float(self.stop_margin) / 2))
+        try:
+            if not self.queue.join(timeout=budget):
+                logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
+                               "in flight; handing them back", self.name, budget,
+                               self.queue.qsize(), self.in_flight_count())
+        finally:
+            self._hand_back_leftovers()
+
+    def _hand_back_leftovers(self) -> None:
+        """Kill workers still mid-item, then hand every queued or interrupted
+        item to ``on_undelivered``. Idempotent."""
+        self._accepting = False
+        current = getcurrent()
+        live = [g for g in self._workers if not g.dead and g is not current]
+        if live:
+            gevent.killall(live, block=True, timeout=max(0.1, float(self.stop_margin) / 2))
+        leftovers, self._interrupted = self._interrupted, []
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except Empty:
+                break
+            self.queue.task_done()
+            leftovers.append(item)
+        self._closed = True
+        self._refresh_state()
+        if leftovers:
+            self._handed_back += len(leftovers)
+            try:
+                self.on_undelivered(leftovers)
+            except Exception:
+                logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
+                                 "to it", self.name, len(leftovers))
+
+    # ---------------------------------------------------------------- enqueue
+    def enqueue(self, item: Any, *, block: bool = False, timeout: Optional[float] = None) -> bool:
+        """Queue ``item`` for a worker. Returns True when accepted; False when
+        the queue is full (after ``timeout`` when ``block``), while the service
+        drains, or after it stopped. An accepted item is processed,
+        dead-lettered or handed to ``on_undelivered``: never lost."""
+        if self._accepting:
+            # count first: a blocked put may complete (and the item be
+            # processed) before this greenlet resumes
+            self._accepted += 1
+            try:
+                self.queue.put(item, block, timeout)
+            except Full:
+                self._accepted -= 1
+                self._rejected += 1
+                return False
+            except BaseException:
+                self._accepted -= 1
+                raise
+            if block and self._closed:
+                # a blocked put landed after the drain finished: take it back out
+                self._take_back_late_item()
+                return False
+            return True
+        self._rejected += 1
+        logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
+                     "stopped" if self._closed else "draining")
+        return False
+
+    def _take_back_late_item(self) -> None:
+        try:
+            self.queue.get_nowait()
+        except Empty:  # pragma: no cover - another late putter took it
+            pass
+        else:
+            self.queue.task_done()
+        self._accepted -= 1
+        self._rejected += 1
+        logger.debug("QueueService %r: enqueue refused, the service stopped while it waited", self.name)
+
+    def pending_count(self) -> int:
+        """Items waiting in the queue (not counting those being handled)."""
+        return self.queue.qsize()
+
+    def in_flight_count(self) -> int:
+        """Items taken by a worker and not finished yet (incl. retry backoff)."""
+        return self.queue.unfinished_tasks - self.queue.qsize()
+
+    # ------------------------------------------------------------------ hooks
+    def handle_item(self, item: Any) -> None:
+        """Process one item. Override this."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.handle_item() is not implemented: override "
+            "handle_item(self, item) in your QueueService subclass."
+        )
+
+    def on_workers_started(self) -> None:
+        """Called after the worker greenlets are spawned."""
+
+    def on_workers_stopping(self) -> None:
+        """Called when ``stop()`` begins, before draining and tearing down workers."""
+
+    def on_dead_letter(self, item: Any, exc: BaseException) -> None:
+        """Called with an item whose last attempt raised ``exc``. Default: log at ERROR."""
+        logger.error("QueueService %r: item %r failed after %d attempt(s): %s: %s; dead-lettered",
+                     self.name, item, self.max_retries + 1, type(exc).__name__, exc, exc_info=exc)
+
+    def on_undelivered(self, items: List[Any]) -> None:
+        """Called once per stop with the accepted items that were not
+        processed before ``drain_timeout`` (queued or interrupted mid-handling),
+        oldest first. Default: log them at ERROR. Override to persist or
+        re-queue them elsewhere."""
+        logger.error("QueueService %r: %d item(s) not processed before stop were handed back: %r",
+                     self.name, len(items), items[:20])
+
+    # ---------------------------------------------------------------- workers
+    def _work(self) -> None:
+        bind_offload_owner(self)
+        queue = self.queue
+        get = queue.get
+        done = queue.task_done
+        handle = self.handle_item
+        while True:
+            item = get()
+            try:
+                try:
+                    handle(item)
+                    self._processed += 1
+                except _ITEM_FAILURES as exc:
+                    self._after_failure(item, exc)
+            except GreenletExit:
+                self._interrupted.append(item)
+                raise
+            finally:
+                done()
+
+    def _after_failure(self, item: Any, exc: BaseException) -> None:
+        attempt = 0
+        while attempt < self.max_retries:
+            delay = min(float(self.max_retry_backoff), float(self.retry_backoff) * (2 ** attempt))
+            attempt += 1
+            self._retried += 1
+            logger.warning("QueueService %r: item %r raised %s: %s; retry %d/%d in %.2fs", self.name,
+                           item, type(exc).__name__, exc, attempt, self.max_retries, delay)
+            gevent.sleep(delay)
+            try:
+                self.handle_item(item)
+            except _ITEM_FAILURES as again:
+                exc = again
+            else:
+                self._processed += 1
+                return
+        try:
+            self.on_dead_letter(item, exc)
+        except Exception:
+            logger.exception("QueueService %r: on_dead_letter() raised for item %r", self.name, item)
+        self._dead_lettered += 1
+
+    # ---------------------------------------------------------------- offload
+    def offload(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker process and wait for it
+        cooperatively (the hub keeps serving other greenlets). ``fn`` must be
+        importable by name (a module-level function). The process pool is
+        owned by this service: started on first use, stopped with it.
+        See :mod:`specter_spoc.lifecycle.offload`."""
+        return offload_pool(self, size=self.offload_workers).run(fn, *args, **kwargs)
+
+    # ------------------------------------------------------------------ state
+    def _refresh_state(self) -> None:
+        size = self.queue.qsize()
+        if self.state.get("queue_size") != size:
+            self.set_state({"queue_size": size})
+
+    def get_state(self) -> Dict[str, Any]:
+        """A copy of the state, with ``queue_size`` read now."""
+        self.state["queue_size"] = self.queue.qsize()
+        return dict(self.state)
+
+    def stats(self) -> Dict[str, int]:
+        """Item counters. Invariant: ``accepted == processed + dead_lettered +
+        handed_back + pending + in_flight`` (the last two are 0 once stopped)."""
+        return {
+            "accepted": self._accepted,
+            "processed": self._processed,
+            "dead_lettered": self._dead_lettered,
+            "handed_back": self._handed_back,
+            "pending": self.queue.qsize(),
+            "in_flight": self.in_flight_count(),
+            "retried": self._retried,
+            "rejected": self._rejected,
+        }
+
+    def health(self) -> Dict[str, Any]:
+        report = super().health()
+        self.state["queue_size"] = self.queue.qsize()
+        report.update(
+            worker_count=self.worker_count,
+            workers_alive=sum(1 for g in self._workers if not g.dead),
+            accepting=self._accepting,
+            draining=self._running and not self._accepting,
+            queue_size=self.state["queue_size"],
+            stats=self.stats(),
+        )
+        return report

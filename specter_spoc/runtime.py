@@ -1,0 +1,589 @@
+"""The Runtime: one per Flask app, root owner of everything that runs.
+
+``boot(app, socketio, ...)`` builds it from an app factory (SPECTER's
+``ServiceManager`` role; the name stays as an alias). It
+
+1. gives the app its own scope (bus, registry, app context) — two apps in one
+   process never share them;
+2. starts services and controllers in registration order, honouring
+   ``priority`` (lower first, stable), then sets up socket handlers;
+3. rolls back on failure: whatever had started is stopped in reverse order,
+   then :class:`BootError` names what failed — no half-booted app;
+4. installs teardown triggers (atexit, SIGTERM, gunicorn worker exit).
+
+``shutdown()`` drains (routes answer 503, new sockets are refused), sends
+connected Socket.IO clients a final event and disconnects them, tears down
+handlers and controllers, then services, in reverse start order, all under
+one shared deadline.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from typing import Any, Dict, Iterable, List, Optional
+
+import gevent
+from gevent.event import Event
+from flask import jsonify
+
+from .lifecycle.service import Service
+from .web.controller import Controller
+from .web.handler import INGRESS_KEY, Handler
+from .web.http import error_response
+from .web.ingress import SocketIngress
+from .web.triggers import PRELOAD_MESSAGE, Triggers, gunicorn_role
+from .wiring import signals
+from .wiring.scope import EXTENSION_KEY, Scope
+
+logger = logging.getLogger("specter_spoc.runtime")
+
+#: event every connected client receives just before the server disconnects it
+SHUTDOWN_EVENT = "server_shutdown"
+
+
+class BootError(RuntimeError):
+    """Boot failed; everything that had started was stopped again."""
+
+
+class Runtime(Service):
+    """Root owner of one Flask app's services, controllers and handlers.
+
+    Example::
+
+        def create_app():
+            app = Flask(__name__)
+            socketio = SocketIO(app)
+            boot(app, socketio, services=[Indexer()], controllers=[ItemController()])
+            return app
+
+        with boot(app, socketio, services=[...]) as runtime:
+            ...   # shut down on exit
+    """
+
+    #: seconds the whole shutdown may take (one deadline shared by everything)
+    shutdown_timeout: float = 10.0
+
+    def __init__(self, app: Any = None, socketio: Any = None, *, name: Optional[str] = None,
+                 shutdown_timeout: Optional[float] = None) -> None:
+        super().__init__(name or (f"runtime:{app.import_name}" if app is not None else "runtime"))
+        if app is not None and EXTENSION_KEY in app.extensions:
+            raise BootError(f"Flask app {app.import_name!r} already has a runtime "
+                            f"(app.extensions[{EXTENSION_KEY!r}]); boot() each app once.")
+        if shutdown_timeout is not None:
+            self.shutdown_timeout = float(shutdown_timeout)
+        self._app = app
+        self._socketio = socketio
+        self._scope = Scope(self.name, enter=app.app_context if app is not None else None, owner=self)
+        self._ingress = SocketIngress(scope=self._scope, gate=self._socket_gate, debug=self._debug)
+        self._services: List[Service] = []
+        self._handlers: List[Any] = []
+        self._started: List[Service] = []
+        self._live_handlers: List[Any] = []
+        self._booted = False
+        self.draining = False
+        self._shutdown_done: Optional[Event] = None
+        self._triggers = Triggers(self)
+        self._child_failures: List[str] = []
+        self.project: Any = None
+        if app is not None:
+            app.extensions[EXTENSION_KEY] = self
+            app.before_request(self._refuse_while_draining)
+
+    # ------------------------------------------------------------ properties
+    def _scope_for_start(self) -> Scope:
+        return self._scope  # type: ignore[return-value]
+
+    @property
+    def app(self) -> Any:
+        return self._app
+
+    @property
+    def socketio(self) -> Any:
+        return self._socketio
+
+    @property
+    def socket_ingress(self) -> SocketIngress:
+        return self._ingress
+
+    @property
+    def booted(self) -> bool:
+        return self._booted
+
+    @property
+    def bus(self) -> Any:
+        return self._scope.bus  # type: ignore[union-attr]
+
+    @property
+    def registry(self) -> Any:
+        return self._scope.registry  # type: ignore[union-attr]
+
+    @property
+    def services(self) -> List[Service]:
+        return list(self._services)
+
+    def _debug(self) -> bool:
+        return bool(self._app is not None and self._app.debug)
+
+    # ---------------------------------------------------------- registration
+    def register_service(self, service: Service) -> "Runtime":
+        """Add a service; started at boot, or now when already booted."""
+        if not isinstance(service, Service) or isinstance(service, Runtime):
+            raise TypeError(f"register_service() needs a Service instance, got {type(service).__name__}. "
+                            "Instantiate your class: register_service(MyService()).")
+        if any(s is service for s in self._services):
+            return self
+        if any(s.name == service.name for s in self._services):
+            raise ValueError(f"a service named {service.name!r} is already registered; give each "
+                             "service a unique name.")
+        service._owner = self
+        self._services.append(service)
+        if self._booted:
+            with self._scope.activate():  # type: ignore[union-attr]
+                self._start_service(service)
+        return self
+
+    def register_controller(self, controller: Controller, *, url_prefix: Optional[str] = None) -> "Runtime":
+        """Add a controller: its blueprint is registered on the app now, its
+        socket events when it starts."""
+        if not isinstance(controller, Controller):
+            raise TypeError(f"register_controller() needs a Controller instance, got {type(controller).__name__}.")
+        controller._runtime = self
+        with self._scope.activate():  # type: ignore[union-attr]
+            blueprint = controller.build_blueprint(url_prefix)
+            if self._app is not None:
+                self._check_duplicate_routes(controller)
+                self._app.register_blueprint(blueprint)
+            if self._socketio is not None:
+                controller.build_handler(self._socketio)
+        return self.register_service(controller)
+
+    def register_handler(self, handler: Any) -> "Runtime":
+        """Add a socket Handler (anything with setup(socketio)/teardown())."""
+        if not callable(getattr(handler, "setup", None)) or not callable(getattr(handler, "teardown", None)):
+            raise TypeError(f"register_handler() needs a Handler (with setup()/teardown()), "
+                            f"got {type(handler).__name__}.")
+        self._handlers.append(handler)
+        if self._booted and self._socketio is not None:
+            with self._scope.activate():  # type: ignore[union-attr]
+                handler.setup(self._socketio)
+                self._live_handlers.append(handler)
+        return self
+
+    def _check_duplicate_routes(self, controller: Controller) -> None:
+        router = controller.router
+        if router is None or self._app is None:
+            return
+        prefix = (controller.url_prefix or "") if router.url_prefix is None else router.url_prefix
+        existing = {}
+        for rule in self._app.url_map.iter_rules():
+            for method in rule.methods or ():
+                existing[(rule.rule, method)] = rule.endpoint
+        for endpoint, spec in router.specs():
+            full = (prefix.rstrip("/") + spec.rule) if prefix else spec.rule
+            for method in spec.methods:
+                other = existing.get((full, method))
+                if other is not None:
+                    raise BootError(
+                        f"[SPC009] controller {controller.name!r} declares {method} {full}, already served by "
+                        f"{other!r}. Give one of them another rule or url_prefix.")
+
+    # -------------------------------------------------------------- booting
+    def boot(self) -> "Runtime":
+        """Start everything in order; on failure roll back and raise BootError."""
+        if self._booted:
+            return self
+        if gunicorn_role() == "master":
+            raise BootError(PRELOAD_MESSAGE)
+        self._shutdown_done = None
+        self.draining = False
+        Service.start(self)
+        try:
+            with self._scope.activate():  # type: ignore[union-attr]
+                self.registry.provide("service_manager", self, owner=self, replace=True)
+                self.registry.provide("runtime", self, owner=self, replace=True)
+                self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
+                if self._socketio is not None:
+                    self._ingress.attach(self._socketio)
+                order = sorted(enumerate(self._services), key=lambda pair: (pair[1].priority, pair[0]))
+                for _, service in order:
+                    self._start_service(service)
+                if self._socketio is not None:
+                    for handler in self._handlers:
+                        self._setup_handler(handler)
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, BootError):
+                raise
+            raise BootError(f"boot failed: {exc}") from exc
+        self._booted = True
+        signals.runtime_booted.send(self)
+        logger.info("runtime %r booted: %d services, %d handlers", self.name, len(self._started),
+                    len(self._live_handlers))
+        return self
+
+    def _start_service(self, service: Service) -> None:
+        try:
+            service.start()
+        except BaseException as exc:
+            raise BootError(f"service {service.name!r} ({type(service).__name__}) failed to start: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        self._started.append(service)
+        self.registry.provide(service.name, service, replace=True)
+
+    def _setup_handler(self, handler: Any) -> None:
+        try:
+            handler.setup(self._socketio)
+        except BaseException as exc:
+            raise BootError(f"handler {getattr(handler, 'name', handler)!r} failed to set up: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        self._live_handlers.append(handler)
+
+    def _rollback(self) -> None:
+        logger.error("runtime %r: boot failed; stopping the %d started services in reverse order",
+                     self.name, len(self._started))
+        deadline = time.monotonic() + self.shutdown_timeout
+        with self._scope.activate():  # type: ignore[union-attr]
+            self._teardown_parts(deadline)
+            Service._stop(self, deadline)
+
+    def install_triggers(self, *, signals: Optional[bool] = None) -> "Runtime":
+        """Install atexit and signal triggers (boot() does this)."""
+        self._triggers.install(signals=signals)
+        return self
+
+    # ------------------------------------------------------------- shutdown
+    def shutdown(self, timeout: Optional[float] = None) -> "Runtime":
+        """Drain, disconnect clients, stop everything in reverse; idempotent.
+        A second caller waits for the shutdown in progress."""
+        if self._shutdown_done is not None:
+            if not self._shutdown_done.is_set():
+                self._shutdown_done.wait(timeout if timeout is not None else self.shutdown_timeout)
+            return self
+        if not self._booted and not self.running:
+            return self
+        done = self._shutdown_done = Event()
+        deadline = time.monotonic() + (self.shutdown_timeout if timeout is None else float(timeout))
+        self.draining = True
+        signals.runtime_shutting_down.send(self)
+        try:
+            with self._scope.activate():  # type: ignore[union-attr]
+                self._before_shutdown(deadline)
+                self._disconnect_clients(deadline)
+                self._teardown_parts(deadline)
+                self._after_shutdown(deadline)
+                Service._stop(self, deadline)
+        finally:
+            self._triggers.uninstall()
+            self._booted = False
+            done.set()
+        logger.info("runtime %r shut down", self.name)
+        return self
+
+    def stop(self) -> "Runtime":
+        return self.shutdown()
+
+    def _before_shutdown(self, deadline: float) -> None:
+        """Hook for project plugins (run first at shutdown)."""
+
+    def _after_shutdown(self, deadline: float) -> None:
+        """Hook for project layout hooks (run after everything stopped)."""
+
+    def _teardown_parts(self, deadline: float) -> None:
+        while self._live_handlers:
+            handler = self._live_handlers.pop()
+            try:
+                handler.teardown()
+            except Exception:
+                logger.exception("runtime %r: handler %r teardown raised", self.name, handler)
+        # controllers (the web edge) first, then the services behind them
+        controllers = [s for s in reversed(self._started) if isinstance(s, Controller)]
+        others = [s for s in reversed(self._started) if not isinstance(s, Controller)]
+        for service in controllers + others:
+            try:
+                service._stop(deadline)
+            except Exception:
+                logger.exception("runtime %r: stopping %r raised", self.name, service)
+            if self.registry.resolve(service.name) is service:
+                self.registry.unregister(service.name)
+        self._started.clear()
+
+    def connected_clients(self) -> int:
+        """Socket.IO clients connected to this process."""
+        server = getattr(self._socketio, "server", None)
+        eio = getattr(server, "eio", None)
+        return len(getattr(eio, "sockets", {}) or {})
+
+    def _disconnect_clients(self, deadline: float) -> None:
+        """Send every local client the final event, then close each session
+        without waiting for it to acknowledge: a long-polling client whose
+        listener is already closed would never fetch the close packet."""
+        server = getattr(self._socketio, "server", None)
+        eio = getattr(server, "eio", None)
+        if eio is None or not self.connected_clients():
+            return
+        payload = {"reason": "shutdown", "reconnect": True}
+        with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):
+            try:
+                for namespace in list(server.manager.get_namespaces()):
+                    server.emit(SHUTDOWN_EVENT, payload, namespace=namespace, ignore_queue=True)
+                gevent.sleep(0)  # let the final event reach the transports
+                for sid, session in list(eio.sockets.items()):
+                    session.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+                    eio.sockets.pop(sid, None)
+            except Exception:
+                logger.exception("runtime %r: disconnecting Socket.IO clients failed", self.name)
+        gevent.sleep(0)
+
+    # --------------------------------------------------------------- gating
+    def _socket_gate(self) -> Optional[str]:
+        return "the server is shutting down" if self.draining else None
+
+    def _refuse_while_draining(self) -> Any:
+        if self.draining:
+            response = jsonify({"error": "Service unavailable", "detail": "the server is shutting down"})
+            response.headers["Retry-After"] = "5"
+            return response, 503
+        return None
+
+    # -------------------------------------------------------------- health
+    def _child_crashed(self, child: Service, exc: BaseException) -> None:
+        """A top-level service escalated a crash: record it (the runtime keeps serving)."""
+        self._child_failures.append(f"{child.name}: {type(exc).__name__}: {exc}")
+        del self._child_failures[:-20]
+        self._last_error = self._child_failures[-1]
+        self._crashes += 1
+        logger.error("runtime %r: service %r escalated %s: %s", self.name, child.name, type(exc).__name__, exc)
+        signals.service_crashed.send(self, error=exc, label=f"child {child.name!r}", action="escalate")
+
+    def health(self) -> Dict[str, Any]:
+        """Aggregate health: the worst service status wins."""
+        services = {s.name: s.health() for s in self._services}
+        statuses = [h.get("status", "ok") for h in services.values()]
+        if self.draining:
+            status = "draining"
+        elif not self._booted:
+            status = "stopped"
+        elif "failed" in statuses or any(h.get("running") is False for h in services.values()):
+            status = "degraded"
+        elif "degraded" in statuses or self._child_failures:
+            status = "degraded"
+        else:
+            status = "ok"
+        report: Dict[str, Any] = {
+            "status": status,
+            "name": self.name,
+            "booted": self._booted,
+            "draining": self.draining,
+            "services": services,
+            "handlers": [getattr(h, "name", repr(h)) for h in self._handlers],
+            "clients": self.connected_clients(),
+        }
+        if self._child_failures:
+            report["escalations"] = list(self._child_failures)
+        return report
+
+    def public_health(self) -> Dict[str, Any]:
+        """What the HTTP health endpoint shows: statuses only, no error text
+        (which may carry internals) unless the app runs in debug mode."""
+        full = self.health()
+        if self._debug():
+            return full
+        return {"status": full["status"],
+                "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
+                             for name, h in full["services"].items()}}
+
+    def enable_health_endpoint(self, rule: str = "/_spoc/health") -> "Runtime":
+        """Serve :meth:`public_health` as JSON at ``rule`` (503 unless ok)."""
+        if self._app is None:
+            raise RuntimeError("enable_health_endpoint() needs a Flask app.")
+
+        def spoc_health() -> Any:
+            try:
+                report = self.public_health()
+            except Exception as exc:
+                return error_response(exc)
+            return jsonify(report), (200 if report["status"] == "ok" else 503)
+
+        self._app.add_url_rule(rule, "spoc_health", spoc_health, methods=["GET"])
+        return self
+
+    def tree(self) -> Dict[str, Any]:
+        return {"name": self.name, "type": "Runtime", "running": self.running,
+                "owned": [s.tree() for s in self._started]}
+
+    def get_component(self, type_name: str, name: str) -> Any:
+        """SPOC's lookup: the component registered as ``name`` under ``type_name``
+        (None when absent, or when the runtime has no project)."""
+        if self.project is None:
+            return None
+        return self.project.get_component(type_name, name)
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+#: SPECTER's name for the runtime
+ServiceManager = Runtime
+
+
+def _instantiate(cls: type, name: str) -> Any:
+    """Instantiate a lifecycle component class: no arguments, or its name when
+    its constructor requires one (plain ``Service`` subclasses)."""
+    try:
+        inspect.signature(cls).bind()
+        return cls()
+    except TypeError:
+        pass
+    try:
+        inspect.signature(cls).bind(name)
+    except TypeError:
+        raise BootError(f"cannot instantiate component {name!r}: {cls.__name__}() needs arguments. "
+                        "Give its __init__ defaults (e.g. super().__init__('my-name')).") from None
+    return cls(name)
+
+
+def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = None,
+         handlers: Optional[Iterable[Any]] = None, controllers: Optional[Iterable[Controller]] = None,
+         project: Any = None, mode: Optional[str] = None, shutdown_timeout: Optional[float] = None,
+         health_endpoint: Optional[str] = None, install_signals: Optional[bool] = None) -> Runtime:
+    """Build and boot the runtime of ``app`` (call it from the app factory).
+
+    ``project`` (a project directory, settings module, or a loaded Project)
+    boots a SPOC-style project: its apps' Services, QueueServices,
+    Controllers and Handlers are instantiated and started in app order.
+    ``health_endpoint`` serves a JSON health report at that rule.
+    """
+    runtime = Runtime(app, socketio, shutdown_timeout=shutdown_timeout)
+    try:
+        if project is not None:
+            from .project.runtime_glue import attach_project
+            attach_project(runtime, project, mode=mode)
+        for service in services or ():
+            runtime.register_service(service)
+        for controller in controllers or ():
+            runtime.register_controller(controller)
+        for handler in handlers or ():
+            runtime.register_handler(handler)
+        if health_endpoint:
+            runtime.enable_health_endpoint(health_endpoint)
+        runtime.boot()
+    except BaseException:
+        if app is not None and app.extensions.get(EXTENSION_KEY) is runtime:
+            del app.extensions[EXTENSION_KEY]
+        raise
+    runtime.install_triggers(signals=install_signals)
+    return runtime
+
+
+# ---------------------------------------------------------------- app factory
+#: request body limit (Flask MAX_CONTENT_LENGTH) when the settings give none
+DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+#: Socket.IO message size limit (engine.io max_http_buffer_size) by default
+DEFAULT_SOCKET_MAX_PAYLOAD = 1 * 1024 * 1024
+
+
+def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optional[Dict[str, Any]] = None,
+               **socketio_options: Any) -> Any:
+    """Build, configure and boot the Flask app of a SPOC-style project.
+
+    Settings become Flask config (upper-case names). Secure defaults:
+
+    - production mode without ``SECRET_KEY`` refuses to boot ([SPC011]);
+      development and test get a random per-process key and a warning;
+    - Socket.IO accepts same-origin connections only unless
+      ``CORS_ALLOWED_ORIGINS`` lists origins (``"*"`` is honoured but warned
+      about in production);
+    - request bodies are limited to ``MAX_CONTENT_LENGTH`` (1 MiB) and socket
+      messages to ``SOCKETIO_MAX_PAYLOAD`` (1 MiB);
+    - ``REDIS_URL`` / ``SOCKETIO_MESSAGE_QUEUE`` wire Socket.IO's message
+      queue so emits reach clients of every worker.
+
+    Returns the app; ``app.extensions["specter_spoc"]`` is the runtime and
+    ``app.extensions["socketio"]`` the SocketIO.
+    """
+    import secrets
+
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from .project.loader import load_project
+
+    proj = project if hasattr(project, "installed_apps") else load_project(project, mode=mode)
+    settings = proj.settings
+    app = Flask(str(getattr(settings, "APP_NAME", None) or "specter_spoc_app"), root_path=str(proj.base_dir))
+    for key in dir(settings):
+        if key.isupper():
+            app.config[key] = getattr(settings, key)
+    app.config.update(config or {})
+    app.config.setdefault("MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH)
+    app.config["SPOC_MODE"] = proj.mode
+    if "DEBUG" in app.config:
+        app.debug = bool(app.config["DEBUG"]) and proj.mode != "production"
+    if not app.config.get("SECRET_KEY"):
+        if proj.mode == "production":
+            raise BootError("[SPC011] production mode needs a SECRET_KEY: set the SECRET_KEY environment "
+                            "variable (or SECRET_KEY in settings.py / .env), e.g. "
+                            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))').")
+        logger.warning("no SECRET_KEY configured; using a random key for this %s process "
+                       "(sessions will not survive a restart)", proj.mode)
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    origins = app.config.get("CORS_ALLOWED_ORIGINS")
+    if origins == "*" and proj.mode == "production":
+        logger.warning("CORS_ALLOWED_ORIGINS='*': any web page may open Socket.IO connections to this app")
+    options: Dict[str, Any] = {
+        "async_mode": "gevent",
+        "cors_allowed_origins": origins if origins else None,
+        "max_http_buffer_size": int(app.config.get("SOCKETIO_MAX_PAYLOAD", DEFAULT_SOCKET_MAX_PAYLOAD)),
+    }
+    queue_url = app.config.get("SOCKETIO_MESSAGE_QUEUE") or app.config.get("REDIS_URL")
+    if queue_url:
+        options["message_queue"] = queue_url
+    options.update(socketio_options)
+    socketio = SocketIO(app, **options)
+    health = app.config.get("HEALTH_ENDPOINT")
+    if health is None and proj.mode != "production":
+        health = "/_spoc/health"
+    boot(app, socketio, project=proj, health_endpoint=health or None,
+         shutdown_timeout=app.config.get("SHUTDOWN_TIMEOUT"))
+    return app
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None) -> None:
+    """Serve a booted app on gevent's WSGI server (websockets through
+    gevent-websocket when installed) until SIGTERM or SIGINT, then shut the
+    runtime down (clients get the final event) and stop the server.
+
+    Call ``gevent.monkey.patch_all()`` first, as the ``specter-spoc run``
+    command does. ``ready`` (an Event) is set once the server listens.
+    """
+    import signal
+
+    from gevent.pywsgi import WSGIServer
+
+    runtime: Runtime = app.extensions[EXTENSION_KEY]
+    try:
+        from geventwebsocket.handler import WebSocketHandler
+        handler_class: Any = WebSocketHandler
+    except ImportError:  # pragma: no cover - gevent-websocket is a dependency
+        from gevent.pywsgi import WSGIHandler as handler_class
+    server = WSGIServer((host, port), app, handler_class=handler_class, log=None)
+    stop = Event()
+    runtime._triggers.uninstall()  # this loop owns the signals now
+    watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
+    server.start()
+    logger.warning("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
+                   app.config.get("SPOC_MODE", "?"))
+    if ready is not None:
+        ready.set()
+    try:
+        stop.wait()
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        server.close()  # stop accepting
+        runtime.shutdown()
+        server.stop(timeout=2)

@@ -1,0 +1,1 @@
+"""The web edge: HTTP helpers, Router, Handler, SocketIngress, Controller."""

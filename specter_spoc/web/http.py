@@ -1,0 +1,198 @@
+"""One JSON envelope for every route, and JSON body helpers.
+
+Every error a JSON route can produce becomes ``{"error": "<what went wrong>",
+...details}`` with the right status:
+
+- :class:`HTTPError` -> its status (payload merged into the body);
+- ``SchemaError`` -> 400 with ``errors`` = every bad field;
+- werkzeug ``HTTPException`` (``abort(404)``, body too large, ...) -> its code;
+- anything else -> 500 with a generic message. The traceback goes to the log,
+  never to the client, unless the app runs in debug mode.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from functools import wraps
+from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, overload
+
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..contracts.outcome import Outcome
+
+F = TypeVar("F", bound=Callable[..., Any])
+P = TypeVar("P", bound=Mapping[str, Any])
+
+_log = logging.getLogger("specter_spoc.http")
+
+
+class HTTPError(Exception):
+    """An error with an HTTP status, rendered as a JSON envelope.
+
+    Example::
+
+        raise HTTPError("post 7 does not exist", 404)
+        raise HTTPError("slow down", status=429, payload={"retry_after": 3})
+    """
+
+    def __init__(self, message: str, status_code: int = 400, *, status: Optional[int] = None,
+                 payload: Optional[Mapping[str, Any]] = None, log_message: Optional[str] = None,
+                 log_level: int = logging.WARNING) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = int(status if status is not None else status_code)
+        self.payload = dict(payload or {})
+        self.log_message = log_message
+        self.log_level = log_level
+
+    def to_response(self) -> Any:
+        """``(jsonify(body), status)`` for Flask."""
+        body = dict(self.payload)
+        body.setdefault("error", self.message)
+        return jsonify(body), self.status_code
+
+
+def _debug() -> bool:
+    try:
+        return bool(current_app.debug)
+    except RuntimeError:
+        return False
+
+
+def error_response(exc: BaseException, *, message: str = "Internal server error",
+                   logger: Optional[logging.Logger] = None) -> Any:
+    """The JSON envelope response for ``exc`` (shared by routes and the runtime)."""
+    from ..contracts.schema import SchemaError
+
+    log = logger or _log
+    if isinstance(exc, HTTPError):
+        if exc.log_message:
+            log.log(exc.log_level, exc.log_message)
+        return exc.to_response()
+    if isinstance(exc, SchemaError):
+        body = {"error": str(exc), "errors": dict(getattr(exc, "errors", None) or {})}
+        return jsonify(body), 400
+    if isinstance(exc, HTTPException):
+        return jsonify({"error": exc.description or exc.name}), exc.code or 500
+    log.error("%s: %s: %s", message, type(exc).__name__, exc, exc_info=exc)
+    body: dict = {"error": message}
+    if _debug():
+        body["exception"] = f"{type(exc).__name__}: {exc}"
+        body["traceback"] = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return jsonify(body), 500
+
+
+def normalize_response(result: Any) -> Any:
+    """dict/list -> JSON; Outcome -> JSON with its status; tuples keep status/headers."""
+    if isinstance(result, Outcome):
+        return jsonify(result.to_dict()), result.status
+    if isinstance(result, tuple) and result and isinstance(result[0], (dict, list)):
+        return (jsonify(result[0]), *result[1:])
+    if isinstance(result, (dict, list)):
+        return jsonify(result)
+    return result
+
+
+@overload
+def json_endpoint(error_message: F) -> F: ...
+@overload
+def json_endpoint(error_message: Optional[str] = None, *, logger: Optional[logging.Logger] = None,
+                  include_trace: bool = True) -> Callable[[F], F]: ...
+
+
+def json_endpoint(error_message: Any = None, *, logger: Optional[logging.Logger] = None,
+                  include_trace: bool = True) -> Any:
+    """Give a Flask view the JSON envelope. Use bare or with a message::
+
+        @app.post("/api/items")
+        @json_endpoint
+        def create(): ...
+
+        @json_endpoint("Could not create the item")
+        def create(): ...
+
+    The view may return a Response, a dict/list, an Outcome, or a
+    ``(body, status[, headers])`` tuple. ``include_trace`` logs the traceback
+    of unexpected errors (to the log only).
+    """
+    if callable(error_message):
+        return json_endpoint(None, logger=logger, include_trace=include_trace)(error_message)
+    message = error_message or "Internal server error"
+
+    def decorator(fn: F) -> F:
+        log = logger or logging.getLogger(getattr(fn, "__module__", None) or "specter_spoc.http")
+        if not include_trace:
+            log = _NoTraceLogger(log)  # type: ignore[assignment]
+
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return normalize_response(fn(*args, **kwargs))
+            except Exception as exc:
+                return error_response(exc, message=message, logger=log)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+class _NoTraceLogger(logging.LoggerAdapter):
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        kwargs.pop("exc_info", None)
+        super().log(level, msg, *args, **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("exc_info", None)
+        super().error(msg, *args, **kwargs)
+
+
+def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Request body is required",
+                allow_empty: bool = False) -> dict:
+    """The request's JSON object body, or an HTTPError explaining what is wrong.
+
+    - no body (or ``{}`` unless ``allow_empty``) -> 400 ``error``;
+    - a body that is not JSON -> 400 naming the position of the problem;
+    - a body sent without a JSON content type -> 415 (a JSON API that
+      accepts text/plain can be posted to by any web page's form);
+    - JSON that is not an object -> 400;
+    - ``required`` fields missing or blank -> 400 listing them.
+    """
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise HTTPError(error, 400)
+    if not request.is_json:
+        raise HTTPError(
+            f"Request body must be JSON: send it with 'Content-Type: application/json' "
+            f"(got {request.mimetype or 'no content type'!r}).", 415)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPError(f"Request body is not valid JSON ({exc}). Send a JSON object.", 400) from None
+    if not isinstance(payload, dict):
+        raise HTTPError(f"JSON body must be an object, got {type(payload).__name__}. "
+                        'Send {"field": value, ...}.', 400)
+    if not allow_empty and not payload:
+        raise HTTPError(error, 400)
+    if required:
+        require_fields(payload, required)
+    return payload
+
+
+def require_fields(payload: P, required: Iterable[str], *, error: Optional[str] = None,
+                   blank_is_missing: bool = True) -> P:
+    """Raise a 400 HTTPError listing every required key that is missing, None
+    or (with ``blank_is_missing``) a blank string; else return ``payload``."""
+    missing = []
+    for name in required:
+        value = payload.get(name) if isinstance(payload, Mapping) else None
+        if value is None or (blank_is_missing and isinstance(value, str) and not value.strip()):
+            missing.append(name)
+    if missing:
+        raise HTTPError(error or f"Missing required field(s): {', '.join(missing)}", 400,
+                        payload={"missing": missing})
+    return payload
+
+
+JSONErrors = Union[bool, str, None]

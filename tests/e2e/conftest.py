@@ -1,0 +1,89 @@
+"""Real servers for end-to-end tests: each starts on a free loopback port and
+is stopped (and reaped) by the fixture."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+HERE = Path(__file__).parent
+VENV_BIN = Path(sys.executable).parent
+WS_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, path: str = "/ready", timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + path, timeout=1).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready after {timeout}s:\n{self.log()}")
+
+    def terminate(self, timeout: float = 60) -> float:
+        """SIGTERM; seconds until the process exited."""
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout)
+        return time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@contextmanager
+def gunicorn(app_spec: str, *, env: Optional[Dict[str, str]] = None, worker: str = WS_WORKER,
+             chdir: Path = HERE / "apps", extra: Optional[List[str]] = None,
+             tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    log_path = tmp_path / f"gunicorn-{port}.log"
+    cmd = [str(VENV_BIN / "gunicorn"), "-k", worker, "-w", "1", "-b", f"127.0.0.1:{port}",
+           "--chdir", str(chdir), "--graceful-timeout", "30", "--timeout", "60", *(extra or []), app_spec]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+    server = Server(proc, port, log_path)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path: Path):
+    """gunicorn_server(app_spec, env=...) -> context manager yielding a Server."""
+    def start(app_spec: str, **kwargs):
+        return gunicorn(app_spec, tmp_path=tmp_path, **kwargs)
+    return start
