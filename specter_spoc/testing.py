@@ -60,15 +60,24 @@ def _live_objects() -> Tuple[Dict[int, Any], Dict[int, Any]]:
     from .lifecycle.service import Service
 
     current = greenlet.getcurrent()
+    root = _root(current)
     glets: Dict[int, Any] = {}
     services: Dict[int, Any] = {}
     for obj in gc.get_objects():
         if isinstance(obj, greenlet.greenlet):
-            if not obj.dead and obj is not current and not isinstance(obj, Hub) and obj.parent is not None:
+            # greenlets of other threads (gevent's threadpool workers) are not the test's
+            if (not obj.dead and obj is not current and not isinstance(obj, Hub)
+                    and obj.parent is not None and _root(obj) is root):
                 glets[id(obj)] = obj
         elif isinstance(obj, Service) and getattr(obj, "_running", False):
             services[id(obj)] = obj
     return glets, services
+
+
+def _root(glet: Any) -> Any:
+    while glet.parent is not None:
+        glet = glet.parent
+    return glet
 
 
 def _children() -> Set[int]:
@@ -118,7 +127,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:
     if not enabled:
         yield
         return
-    gc.collect()
     glets_before, services_before = _live_objects()
     children_before = _children()
     listen_before = _listening_inodes()
