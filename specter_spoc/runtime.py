@@ -18,7 +18,6 @@ one shared deadline.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from typing import Any, Dict, Iterable, List, Optional
@@ -225,6 +224,14 @@ class Runtime(Service):
     def _start_service(self, service: Service) -> None:
         try:
             service.start()
+        except Exception as exc:
+            if service.optional:
+                service._failed = f"failed to start: {type(exc).__name__}: {exc}"
+                logger.error("runtime %r: optional service %r failed to start (%s: %s); serving without it",
+                             self.name, service.name, type(exc).__name__, exc)
+                return
+            raise BootError(f"service {service.name!r} ({type(service).__name__}) failed to start: "
+                            f"{type(exc).__name__}: {exc}") from exc
         except BaseException as exc:
             raise BootError(f"service {service.name!r} ({type(service).__name__}) failed to start: "
                             f"{type(exc).__name__}: {exc}") from exc
@@ -430,22 +437,6 @@ class Runtime(Service):
 ServiceManager = Runtime
 
 
-def _instantiate(cls: type, name: str) -> Any:
-    """Instantiate a lifecycle component class: no arguments, or its name when
-    its constructor requires one (plain ``Service`` subclasses)."""
-    try:
-        inspect.signature(cls).bind()
-        return cls()
-    except TypeError:
-        pass
-    try:
-        inspect.signature(cls).bind(name)
-    except TypeError:
-        raise BootError(f"cannot instantiate component {name!r}: {cls.__name__}() needs arguments. "
-                        "Give its __init__ defaults (e.g. super().__init__('my-name')).") from None
-    return cls(name)
-
-
 def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = None,
          handlers: Optional[Iterable[Any]] = None, controllers: Optional[Iterable[Controller]] = None,
          project: Any = None, mode: Optional[str] = None, shutdown_timeout: Optional[float] = None,
@@ -474,6 +465,9 @@ def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = Non
     except BaseException:
         if app is not None and app.extensions.get(EXTENSION_KEY) is runtime:
             del app.extensions[EXTENSION_KEY]
+        if project is not None:
+            from .project.runtime_glue import detach_project
+            detach_project(runtime)
         raise
     runtime.install_triggers(signals=install_signals)
     return runtime
@@ -500,7 +494,10 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
     - request bodies are limited to ``MAX_CONTENT_LENGTH`` (1 MiB) and socket
       messages to ``SOCKETIO_MAX_PAYLOAD`` (1 MiB);
     - ``REDIS_URL`` / ``SOCKETIO_MESSAGE_QUEUE`` wire Socket.IO's message
-      queue so emits reach clients of every worker.
+      queue so emits reach clients of every worker;
+    - ``BUS_SHARED_EVENTS`` (with ``REDIS_URL``) shares those bus events with
+      every process, ``QUEUE_BACKEND = "redis"`` keeps QueueService items in
+      Redis Streams (see :mod:`specter_spoc.contrib.redis.settings`).
 
     Returns the app; ``app.extensions["specter_spoc"]`` is the runtime and
     ``app.extensions["socketio"]`` the SocketIO.
@@ -547,7 +544,12 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
     health = app.config.get("HEALTH_ENDPOINT")
     if health is None and proj.mode != "production":
         health = "/_spoc/health"
-    boot(app, socketio, project=proj, health_endpoint=health or None,
+    services: List[Service] = []
+    if app.config.get("BUS_SHARED_EVENTS") or app.config.get("QUEUE_BACKEND"):
+        # Redis bus bridge / durable queue backend (specter_spoc.contrib.redis.settings)
+        from .contrib.redis.settings import redis_services
+        services = redis_services(app.config, app.name)
+    boot(app, socketio, project=proj, services=services, health_endpoint=health or None,
          shutdown_timeout=app.config.get("SHUTDOWN_TIMEOUT"))
     return app
 

@@ -85,6 +85,9 @@ class Service:
     stop_timeout: float = 5.0
     #: what to do when an owned greenlet crashes: "log", "restart" or "escalate"
     supervision: str = "log"
+    #: an optional service that fails to start does not fail the runtime's
+    #: boot: it is reported as failed (health "degraded") and the app serves on
+    optional: bool = False
     #: restart policy limits (used when supervision == "restart")
     max_restarts: int = 3
     restart_window: float = 60.0
