@@ -11,6 +11,12 @@ import time
 from typing import Callable, Dict, List, Optional
 
 
+class ScenarioSkipped(Exception):
+    """Raise from a scenario's ``run()`` when something outside Python that
+    it needs is missing (say, no ``redis-server`` on PATH): the runner shows
+    the message in the table instead of a failure."""
+
+
 def timed(fn: Callable[[], object]) -> float:
     """Seconds one call of ``fn`` takes (gc disabled during the call)."""
     gc.collect()

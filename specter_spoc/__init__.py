@@ -7,31 +7,99 @@ SPECTER 0.1.2 runs after changing ``from specter import ...`` to
 """
 from __future__ import annotations
 
-from .contracts.operation import Operation, OperationError
-from .contracts.outcome import Outcome
-from .contracts.schema import Field, Schema, SchemaError
-from .lifecycle.offload import OffloadError, offload
-from .lifecycle.process import ManagedProcess, start_process
-from .lifecycle.queue import QueueService
-from .lifecycle.service import Service
-from .lifecycle.watcher import Watcher, WatcherError
-from .runtime import BootError, Runtime, ServiceManager, boot
-from .state.cache import Cache, create_cache
-from .state.model import Model, create_model
-from .state.store import Store, create_store
-from .web.controller import Controller
-from .web.handler import Handler
-from .web.http import HTTPError, expect_json, json_endpoint, require_fields
-from .web.ingress import SocketIngress
-from .web.router import Router, route
-from .wiring import signals
-from .wiring.bus import EventBus
-from .wiring.proxies import bus, registry
-from .wiring.registry import Registry
-from .wiring.scope import Scope, current_scope
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, List
 
-#: SPECTER's name for the registry class
-SPECTERRegistry = Registry
+if TYPE_CHECKING:  # explicit imports for type checkers and IDEs
+    from .contracts.operation import Operation
+    from .contracts.operation import OperationError
+    from .contracts.outcome import Outcome
+    from .contracts.schema import Field
+    from .contracts.schema import Schema
+    from .contracts.schema import SchemaError
+    from .lifecycle.offload import OffloadError
+    from .lifecycle.offload import offload
+    from .lifecycle.process import ManagedProcess
+    from .lifecycle.process import start_process
+    from .lifecycle.queue import QueueService
+    from .lifecycle.service import Service
+    from .lifecycle.watcher import Watcher
+    from .lifecycle.watcher import WatcherError
+    from .runtime import BootError
+    from .runtime import Runtime
+    from .runtime import ServiceManager
+    from .runtime import boot
+    from .state.cache import Cache
+    from .state.cache import create_cache
+    from .state.model import Model
+    from .state.model import create_model
+    from .state.store import Store
+    from .state.store import create_store
+    from .web.controller import Controller
+    from .web.handler import Handler
+    from .web.http import HTTPError
+    from .web.http import expect_json
+    from .web.http import json_endpoint
+    from .web.http import require_fields
+    from .web.ingress import SocketIngress
+    from .web.router import Router
+    from .web.router import route
+    from .wiring import signals
+    from .wiring.registry import Registry as SPECTERRegistry
+    from .wiring.bus import EventBus
+    from .wiring.proxies import bus
+    from .wiring.proxies import registry
+    from .wiring.registry import Registry
+    from .wiring.scope import Scope
+    from .wiring.scope import current_scope
+
+#: public name -> module that defines it. Imported on first use, so that
+#: ``import specter_spoc`` has no side effects (the CLI monkey-patches gevent
+#: before Flask is imported).
+_EXPORTS = {
+    "Operation": ".contracts.operation",
+    "OperationError": ".contracts.operation",
+    "Outcome": ".contracts.outcome",
+    "Field": ".contracts.schema",
+    "Schema": ".contracts.schema",
+    "SchemaError": ".contracts.schema",
+    "OffloadError": ".lifecycle.offload",
+    "offload": ".lifecycle.offload",
+    "ManagedProcess": ".lifecycle.process",
+    "start_process": ".lifecycle.process",
+    "QueueService": ".lifecycle.queue",
+    "Service": ".lifecycle.service",
+    "Watcher": ".lifecycle.watcher",
+    "WatcherError": ".lifecycle.watcher",
+    "BootError": ".runtime",
+    "Runtime": ".runtime",
+    "ServiceManager": ".runtime",
+    "boot": ".runtime",
+    "Cache": ".state.cache",
+    "create_cache": ".state.cache",
+    "Model": ".state.model",
+    "create_model": ".state.model",
+    "Store": ".state.store",
+    "create_store": ".state.store",
+    "Controller": ".web.controller",
+    "Handler": ".web.handler",
+    "HTTPError": ".web.http",
+    "expect_json": ".web.http",
+    "json_endpoint": ".web.http",
+    "require_fields": ".web.http",
+    "SocketIngress": ".web.ingress",
+    "Router": ".web.router",
+    "route": ".web.router",
+    "signals": ".wiring.signals",
+    "EventBus": ".wiring.bus",
+    "bus": ".wiring.proxies",
+    "registry": ".wiring.proxies",
+    "Registry": ".wiring.registry",
+    "Scope": ".wiring.scope",
+    "current_scope": ".wiring.scope",
+    "SPECTERRegistry": ".wiring.registry",
+}
+_ALIASES = {"SPECTERRegistry": "Registry"}
 
 __version__ = "0.1.0"
 
@@ -52,3 +120,17 @@ __all__ = [
     "EventBus", "bus", "Registry", "SPECTERRegistry", "registry", "Scope", "current_scope", "signals",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'specter_spoc' has no attribute {name!r}")
+    imported = import_module(module, __name__)
+    value = imported if module.endswith("." + name) else getattr(imported, _ALIASES.get(name, name))
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -25,8 +25,10 @@ from typing import Any, Dict, Iterable, List, Optional
 import gevent
 from gevent.event import Event
 from flask import jsonify
+from werkzeug.exceptions import HTTPException
 
 from .lifecycle.service import Service
+from .web.connections import ConnectionTracker
 from .web.controller import Controller
 from .web.handler import INGRESS_KEY, Handler
 from .web.http import error_response
@@ -85,9 +87,12 @@ class Runtime(Service):
         self._triggers = Triggers(self)
         self._child_failures: List[str] = []
         self.project: Any = None
+        self._connections: Optional[ConnectionTracker] = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
             app.before_request(self._refuse_while_draining)
+            self._connections = ConnectionTracker(app.wsgi_app, lambda: self.draining)
+            app.wsgi_app = self._connections  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ properties
     def _scope_for_start(self) -> Scope:
@@ -120,6 +125,21 @@ class Runtime(Service):
     @property
     def services(self) -> List[Service]:
         return list(self._services)
+
+    @property
+    def installed_apps(self) -> List[str]:
+        """The project's apps in boot order (empty without a project)."""
+        return list(self.project.installed_apps) if self.project is not None else []
+
+    @property
+    def mode(self) -> Optional[str]:
+        """The project's mode (development, staging, production, test), or None."""
+        return self.project.mode if self.project is not None else None
+
+    @property
+    def settings(self) -> Any:
+        """The project's settings (secrets masked in its repr), or None."""
+        return self.project.settings if self.project is not None else None
 
     def _debug(self) -> bool:
         return bool(self._app is not None and self._app.debug)
@@ -187,6 +207,19 @@ class Runtime(Service):
                         f"[SPC009] controller {controller.name!r} declares {method} {full}, already served by "
                         f"{other!r}. Give one of them another rule or url_prefix.")
 
+    def _warn_duplicate_events(self) -> None:
+        """[SPC010] Two controllers handling one socket event is legal (the
+        ingress fans out) but usually an accident: say so once at boot."""
+        seen: Dict[str, str] = {}
+        for service in self._services:
+            if isinstance(service, Controller) and service._socketio is not None:
+                for event in service.create_handler().event_names():
+                    first = seen.setdefault(event, service.name)
+                    if first != service.name:
+                        logger.warning("[SPC010] socket event %r is handled by controllers %r and %r; both run "
+                                       "(priority order). Rename one if that is not intended.",
+                                       event, first, service.name)
+
     # -------------------------------------------------------------- booting
     def boot(self) -> "Runtime":
         """Start everything in order; on failure roll back and raise BootError."""
@@ -204,9 +237,8 @@ class Runtime(Service):
                 self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
                 if self._socketio is not None:
                     self._ingress.attach(self._socketio)
-                order = sorted(enumerate(self._services), key=lambda pair: (pair[1].priority, pair[0]))
-                for _, service in order:
-                    self._start_service(service)
+                self._warn_duplicate_events()
+                self._start_pending()
                 if self._socketio is not None:
                     for handler in self._handlers:
                         self._setup_handler(handler)
@@ -220,6 +252,19 @@ class Runtime(Service):
         logger.info("runtime %r booted: %d services, %d handlers", self.name, len(self._started),
                     len(self._live_handlers))
         return self
+
+    def _start_pending(self) -> None:
+        """Start registered services not started yet, by (priority, registration
+        order). Repeats, because starting one (e.g. the project's hooks) may
+        register more; those start in the same boot."""
+        attempted: set = set()
+        while True:
+            pending = [(s.priority, i, s) for i, s in enumerate(self._services) if id(s) not in attempted]
+            if not pending:
+                return
+            for _, _, service in sorted(pending, key=lambda t: (t[0], t[1])):
+                attempted.add(id(service))
+                self._start_service(service)
 
     def _start_service(self, service: Service) -> None:
         try:
@@ -278,6 +323,8 @@ class Runtime(Service):
                 self._before_shutdown(deadline)
                 self._disconnect_clients(deadline)
                 self._teardown_parts(deadline)
+                if self._connections is not None:
+                    self._connections.close_idle()
                 self._after_shutdown(deadline)
                 Service._stop(self, deadline)
         finally:
@@ -334,7 +381,14 @@ class Runtime(Service):
             try:
                 for namespace in list(server.manager.get_namespaces()):
                     server.emit(SHUTDOWN_EVENT, payload, namespace=namespace, ignore_queue=True)
-                gevent.sleep(0)  # let the final event reach the transports
+                # let the final event reach the transports: websocket writers
+                # flush at once; a long-polling client fetches it on its next poll
+                flush_until = time.monotonic() + min(1.0, max(0.0, deadline - time.monotonic()) / 2)
+                gevent.sleep(0)
+                while time.monotonic() < flush_until and any(
+                        not getattr(session, "queue", None) or session.queue.qsize()
+                        for session in list(eio.sockets.values())):
+                    gevent.sleep(0.01)
                 for sid, session in list(eio.sockets.items()):
                     session.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
                     eio.sockets.pop(sid, None)
@@ -396,9 +450,12 @@ class Runtime(Service):
         full = self.health()
         if self._debug():
             return full
-        return {"status": full["status"],
-                "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
-                             for name, h in full["services"].items()}}
+        report = {"status": full["status"],
+                  "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
+                               for name, h in full["services"].items()}}
+        if self.project is not None and self.project.skipped_apps:
+            report["skipped_apps"] = sorted(self.project.skipped_apps)
+        return report
 
     def enable_health_endpoint(self, rule: str = "/_spoc/health") -> "Runtime":
         """Serve :meth:`public_health` as JSON at ``rule`` (503 unless ok)."""
@@ -500,26 +557,44 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
       Redis Streams (see :mod:`specter_spoc.contrib.redis.settings`).
 
     Returns the app; ``app.extensions["specter_spoc"]`` is the runtime and
-    ``app.extensions["socketio"]`` the SocketIO.
+    ``app.extensions["socketio"]`` the SocketIO. A project loaded here is
+    closed (its sys.path entries and modules removed) after shutdown.
     """
+    from .project.loader import load_project
+
+    loaded_here = not hasattr(project, "installed_apps")
+    proj = load_project(project, mode=mode) if loaded_here else project
+    try:
+        app = _configured_app(proj, config, socketio_options)
+    except BaseException:
+        if loaded_here:
+            proj.close()
+        raise
+    if loaded_here:
+        app.extensions[EXTENSION_KEY].add_cleanup(proj.close)  # closed after shutdown
+    return app
+
+
+def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_options: Dict[str, Any]) -> Any:
     import secrets
 
     from flask import Flask
     from flask_socketio import SocketIO
 
-    from .project.loader import load_project
-
-    proj = project if hasattr(project, "installed_apps") else load_project(project, mode=mode)
     settings = proj.settings
     app = Flask(str(getattr(settings, "APP_NAME", None) or "specter_spoc_app"), root_path=str(proj.base_dir))
     for key in dir(settings):
         if key.isupper():
             app.config[key] = getattr(settings, key)
     app.config.update(config or {})
-    app.config.setdefault("MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default config holds None
+        app.config["MAX_CONTENT_LENGTH"] = DEFAULT_MAX_CONTENT_LENGTH
     app.config["SPOC_MODE"] = proj.mode
-    if "DEBUG" in app.config:
-        app.debug = bool(app.config["DEBUG"]) and proj.mode != "production"
+    # DEBUG from settings.py/config wins over spoc.toml's [spoc] debug
+    explicit = hasattr(settings, "DEBUG") or "DEBUG" in (config or {})
+    wants_debug = app.config.get("DEBUG") if explicit else getattr(proj, "debug", False)
+    app.debug = bool(wants_debug) and proj.mode != "production"  # never debug pages in production
+    app.register_error_handler(HTTPException, _http_error_as_json)
     if not app.config.get("SECRET_KEY"):
         if proj.mode == "production":
             raise BootError("[SPC011] production mode needs a SECRET_KEY: set the SECRET_KEY environment "
@@ -554,6 +629,21 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
     return app
 
 
+def _http_error_as_json(exc: Any) -> Any:
+    """Routing errors (unknown URL, wrong method, body too large) as the JSON
+    envelope, except for clients that prefer HTML (a browser's page load)."""
+    from flask import request
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if best == "text/html" and not request.path.startswith("/api"):
+        return exc
+    response = jsonify({"error": exc.description or exc.name})
+    response.status_code = exc.code or 500
+    for key, value in exc.get_headers():
+        if key.lower() == "allow":
+            response.headers[key] = value
+    return response
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None) -> None:
     """Serve a booted app on gevent's WSGI server (websockets through
     gevent-websocket when installed) until SIGTERM or SIGINT, then shut the
@@ -576,12 +666,12 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optiona
     stop = Event()
     runtime._triggers.uninstall()  # this loop owns the signals now
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
-    server.start()
-    logger.warning("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
-                   app.config.get("SPOC_MODE", "?"))
-    if ready is not None:
-        ready.set()
     try:
+        server.start()
+        logger.warning("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
+                       app.config.get("SPOC_MODE", "?"))
+        if ready is not None:
+            ready.set()
         stop.wait()
     finally:
         for watcher in watchers:

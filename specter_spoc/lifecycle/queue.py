@@ -13,6 +13,9 @@ its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
 - **Speed.** Nothing is copied or published per item; ``state['queue_size']``
   is refreshed when read through :meth:`get_state` / :meth:`health`, and by a
   cheap ``poll_interval`` timer that notifies state subscribers on change.
+- **Pluggable transport.** Items live in an in-process gevent queue unless a
+  queue backend is configured (``backend=``, or the runtime's default, e.g.
+  Redis Streams): same API, durable items. See :mod:`.queue_backend`.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.queue import Empty, Full, JoinableQueue
 
 from .offload import bind_offload_owner, offload_pool
+from .queue_backend import MEMORY, QUEUE_BACKEND_KEY, QueueBinding
 from .service import Service
 
 __all__ = ["QueueService"]
@@ -61,6 +65,11 @@ class QueueService(Service):
     ``enqueue`` returns False (and logs at debug) when the queue is full, while
     the service drains, and after it stopped. Items enqueued before the first
     ``start()`` wait for the workers, as in SPECTER.
+
+    ``backend`` (argument or class attribute) selects where items live: None
+    (the runtime's configured default, else in-process), ``"memory"`` (always
+    in-process) or a backend such as ``RedisQueueBackend`` (durable, shared
+    by every process consuming the same queue name).
     """
 
     #: seconds ``stop()`` waits for queued and in-flight items to finish
@@ -75,6 +84,9 @@ class QueueService(Service):
     max_retry_backoff: float = 5.0
     #: worker processes used by :meth:`offload` (started on first use)
     offload_workers: int = 2
+    #: where items live: None (runtime default, else in-process), "memory",
+    #: or a queue backend object (see :mod:`.queue_backend`)
+    backend: Any = None
 
     def __init__(
         self,
@@ -84,6 +96,7 @@ class QueueService(Service):
         maxsize: int = 0,
         poll_interval: float = 0.5,
         initial_state: Optional[Dict[str, Any]] = None,
+        backend: Any = None,
     ) -> None:
         worker_count = _check_int(worker_count, "worker_count", name, 1)
         maxsize = _check_int(maxsize, "maxsize", name, 0)
@@ -113,6 +126,11 @@ class QueueService(Service):
         self._dead_lettered = 0
         self._handed_back = 0
         self._rejected = 0
+        if backend is not None:
+            self.backend = backend
+        self._binding: Optional[QueueBinding] = None
+        self._binding_closed = False
+        self._handover: Optional[Greenlet] = None
 
     # --------------------------------------------------------------- timeouts
     @property  # type: ignore[override]
@@ -131,6 +149,11 @@ class QueueService(Service):
     def on_start(self) -> None:
         self._accepting = True
         self._closed = False
+        self._binding = None
+        backend = self._resolve_backend()
+        if backend is not None:
+            self._start_binding(backend)
+            return
         # runs after the workers are killed, even when a subclass's on_stop
         # forgets super(): whatever is left is handed back, never dropped
         self.add_cleanup(self._hand_back_leftovers)
@@ -148,6 +171,15 @@ class QueueService(Service):
         except Exception:
             logger.exception("QueueService %r: on_workers_stopping() raised; draining anyway", self.name)
         budget = max(0.0, min(float(self.drain_timeout), self.stop_timeout - float(self.stop_margin) / 2))
+        if self._binding is not None:
+            try:
+                if not self._binding.drain(budget):
+                    logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d item(s) in flight; "
+                                   "giving them back to the backend for redelivery", self.name, budget,
+                                   self.in_flight_count())
+            finally:
+                self._close_binding()
+            return
         try:
             if not self.queue.join(timeout=budget):
                 logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
@@ -182,12 +214,85 @@ class QueueService(Service):
                 logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
                                  "to it", self.name, len(leftovers))
 
+    # ---------------------------------------------------------------- backends
+    def _resolve_backend(self) -> Any:
+        choice = self.backend
+        if choice is None:
+            choice = self.scope.registry.resolve(QUEUE_BACKEND_KEY)
+        if choice is None or choice == MEMORY:
+            return None
+        if not callable(getattr(choice, "bind", None)):
+            raise TypeError(f"QueueService {self.name!r}: backend must be None, {MEMORY!r} or a queue backend "
+                            f"with bind(service), got {choice!r}.")
+        return choice
+
+    def _start_binding(self, backend: Any) -> None:
+        if isinstance(backend, Service) and not backend.running and backend.owner is None:
+            self.adopt(backend)  # a backend given to this service alone: it runs as long as we do
+        binding = backend.bind(self)
+        self._binding = binding
+        self._binding_closed = False
+        # after the workers are killed, even when a subclass's on_stop forgets super()
+        self.add_cleanup(self._close_binding)
+        self._workers = list(binding.start())
+        if self.queue.qsize():
+            self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
+        self.interval(self._refresh_state, self.poll_interval)
+        self.on_workers_started()
+
+    def _hand_over_early_items(self, binding: QueueBinding) -> None:
+        """Move items enqueued before start() to the backend, waiting for it
+        when unreachable (what is still here at stop goes to on_undelivered)."""
+        while True:
+            try:
+                item = self.queue.peek_nowait()
+            except Empty:
+                return
+            binding.put(item, True, None)
+            self.queue.get_nowait()
+            self.queue.task_done()
+
+    def _close_binding(self) -> None:
+        binding = self._binding
+        if binding is None or self._binding_closed:
+            return
+        self._binding_closed = True
+        self._accepting = False
+        self.cancel_greenlet(self._handover)
+        self._handover = None
+        try:
+            self._handed_back += int(binding.close() or 0)
+        except Exception:
+            logger.exception("QueueService %r: closing the queue backend raised", self.name)
+        # items enqueued before start() that never reached the backend
+        self._hand_back_leftovers()
+
+    def run_item(self, item: Any) -> Optional[BaseException]:
+        """Handle one item the way the workers do: ``handle_item``, retries
+        with backoff, then ``on_dead_letter``. Returns None when it was
+        processed, else the last exception (the item was dead-lettered).
+        Queue backends call this from their worker greenlets."""
+        try:
+            self.handle_item(item)
+        except _ITEM_FAILURES as exc:
+            return self._after_failure(item, exc)
+        self._processed += 1
+        return None
+
     # ---------------------------------------------------------------- enqueue
     def enqueue(self, item: Any, *, block: bool = False, timeout: Optional[float] = None) -> bool:
         """Queue ``item`` for a worker. Returns True when accepted; False when
         the queue is full (after ``timeout`` when ``block``), while the service
         drains, or after it stopped. An accepted item is processed,
-        dead-lettered or handed to ``on_undelivered``: never lost."""
+        dead-lettered or handed to ``on_undelivered``: never lost. With a
+        durable backend, True means the backend stored it."""
+        binding = self._binding
+        if binding is not None and self._accepting:
+            if binding.put(item, block, timeout):
+                self._accepted += 1
+                return True
+            self._rejected += 1
+            return False
         if self._accepting:
             # count first: a blocked put may complete (and the item be
             # processed) before this greenlet resumes
@@ -223,11 +328,17 @@ class QueueService(Service):
         logger.debug("QueueService %r: enqueue refused, the service stopped while it waited", self.name)
 
     def pending_count(self) -> int:
-        """Items waiting in the queue (not counting those being handled)."""
+        """Items waiting in the queue (not counting those being handled).
+        With a backend: its figure (Redis: the stream's backlog, refreshed
+        every ``poll_interval``)."""
+        if self._binding is not None:
+            return self._binding.pending()
         return self.queue.qsize()
 
     def in_flight_count(self) -> int:
         """Items taken by a worker and not finished yet (incl. retry backoff)."""
+        if self._binding is not None:
+            return self._binding.in_flight()
         return self.queue.unfinished_tasks - self.queue.qsize()
 
     # ------------------------------------------------------------------ hooks
@@ -278,7 +389,9 @@ class QueueService(Service):
             finally:
                 done()
 
-    def _after_failure(self, item: Any, exc: BaseException) -> None:
+    def _after_failure(self, item: Any, exc: BaseException) -> Optional[BaseException]:
+        """Retry ``item``; None when a retry succeeded, else the last
+        exception after ``on_dead_letter`` ran."""
         attempt = 0
         while attempt < self.max_retries:
             delay = min(float(self.max_retry_backoff), float(self.retry_backoff) * (2 ** attempt))
@@ -293,7 +406,14 @@ class QueueService(Service):
                 exc = again
             else:
                 self._processed += 1
-                return
+                return None
+        self.dead_letter(item, exc)
+        return exc
+
+    def dead_letter(self, item: Any, exc: BaseException) -> None:
+        """Give ``item`` to :meth:`on_dead_letter` and count it as dead-lettered.
+        Queue backends call this for items they give up on without handling
+        them (e.g. delivered too many times without an acknowledgement)."""
         try:
             self.on_dead_letter(item, exc)
         except Exception:
@@ -311,13 +431,13 @@ class QueueService(Service):
 
     # ------------------------------------------------------------------ state
     def _refresh_state(self) -> None:
-        size = self.queue.qsize()
+        size = self.pending_count()
         if self.state.get("queue_size") != size:
             self.set_state({"queue_size": size})
 
     def get_state(self) -> Dict[str, Any]:
         """A copy of the state, with ``queue_size`` read now."""
-        self.state["queue_size"] = self.queue.qsize()
+        self.state["queue_size"] = self.pending_count()
         return dict(self.state)
 
     def stats(self) -> Dict[str, int]:
@@ -328,7 +448,7 @@ class QueueService(Service):
             "processed": self._processed,
             "dead_lettered": self._dead_lettered,
             "handed_back": self._handed_back,
-            "pending": self.queue.qsize(),
+            "pending": self.pending_count(),
             "in_flight": self.in_flight_count(),
             "retried": self._retried,
             "rejected": self._rejected,
@@ -336,7 +456,7 @@ class QueueService(Service):
 
     def health(self) -> Dict[str, Any]:
         report = super().health()
-        self.state["queue_size"] = self.queue.qsize()
+        self.state["queue_size"] = self.pending_count()
         report.update(
             worker_count=self.worker_count,
             workers_alive=sum(1 for g in self._workers if not g.dead),
@@ -345,4 +465,9 @@ class QueueService(Service):
             queue_size=self.state["queue_size"],
             stats=self.stats(),
         )
+        if self._binding is not None:
+            backend = self._binding.health()
+            report["backend"] = backend
+            if report["status"] == "ok" and self._running and backend.get("status") == "degraded":
+                report["status"] = "degraded"
         return report

@@ -47,10 +47,28 @@ class EventBus:
         off()
     """
 
-    __slots__ = ("_listeners",)
+    __slots__ = ("_listeners", "_taps")
 
     def __init__(self) -> None:
         self._listeners: Dict[str, Tuple[Listener, ...]] = {}
+        self._taps: Tuple[Callable[[str, Any], Any], ...] = ()
+
+    def tap(self, fn: Callable[[str, Any], Any]) -> Callable[[], None]:
+        """Offer every emitted event to ``fn(event, data)`` before the
+        listeners run; returns the function that removes the tap.
+
+        This is how bridges (e.g. Redis) see events without being listeners of
+        each one. Unlike a listener, a tap that raises makes ``emit`` raise:
+        it is how a bridge refuses an event it cannot carry.
+        """
+        if not callable(fn):
+            raise TypeError(f"bus.tap() needs a callable taking (event, data), got {fn!r}.")
+        self._taps = self._taps + (fn,)
+
+        def untap() -> None:
+            self._taps = tuple(t for t in self._taps if t is not fn)
+
+        return untap
 
     def on(self, event: str, callback: Listener) -> Callable[[], None]:
         """Subscribe ``callback(data)`` to ``event``; returns an unsubscribe function."""
@@ -89,6 +107,9 @@ class EventBus:
 
     def emit(self, event: str, data: object = None) -> None:
         """Call every listener of ``event`` with ``data``, in subscription order."""
+        if self._taps:
+            for tap in self._taps:
+                tap(event, data)
         for callback in self._listeners.get(event, ()):
             try:
                 callback(data)

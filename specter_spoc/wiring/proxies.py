@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Optional, TypeVar
 
 from .bus import EventBus, Listener
 from .registry import Registry
-from .scope import current_scope
+from .scope import _current, current_scope
 
 T = TypeVar("T")
 
@@ -30,7 +30,8 @@ class BusProxy:
         return current_scope().bus.once(event, callback)
 
     def emit(self, event: str, data: object = None) -> None:
-        current_scope().bus.emit(event, data)
+        # hot path: inline the contextvar lookup current_scope() starts with
+        (_current.get() or current_scope()).bus.emit(event, data)
 
     def clear(self, event: Optional[str] = None) -> None:
         current_scope().bus.clear(event)

@@ -57,9 +57,32 @@ class Server:
         return time.monotonic() - started
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        """Stop the master and its workers (the whole process group): SIGTERM,
+        then SIGKILL after 10 s. Killing only the master would orphan workers."""
+        try:
+            pgid = os.getpgid(self.proc.pid)
+        except ProcessLookupError:
+            pgid = None
+        if pgid != self.proc.pid:  # not its own group (started without start_new_session)
+            pgid = None
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+        if self.proc.poll() is None and pgid is not None:
+            os.killpg(pgid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        if pgid is not None:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
 
 
 @contextmanager
@@ -72,7 +95,8 @@ def gunicorn(app_spec: str, *, env: Optional[Dict[str, str]] = None, worker: str
            "--chdir", str(chdir), "--graceful-timeout", "30", "--timeout", "60", *(extra or []), app_spec]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env,
+                                start_new_session=True)  # own process group: kill() reaches workers
     server = Server(proc, port, log_path)
     try:
         server.wait_ready()

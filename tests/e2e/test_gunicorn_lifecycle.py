@@ -34,7 +34,7 @@ def test_emit_receive_then_sigterm_stops_everything_in_reverse(gunicorn_server, 
         assert elapsed < 10, f"worker took {elapsed:.1f}s to exit (graceful_timeout is 30s)\n{server.log()}"
         lines = order_file.read_text().splitlines()
         assert lines == ["start db", "start indexer", "stop echo", "stop indexer", "stop db"], server.log()
-        assert "Traceback" not in server.log()
+        assert "Traceback" not in server.log(), server.log()
 
 
 def test_preload_is_refused_with_a_message(tmp_path: Path, free_port: int) -> None:
@@ -49,3 +49,22 @@ def test_preload_is_refused_with_a_message(tmp_path: Path, free_port: int) -> No
     assert result.returncode != 0
     assert "refuses to boot in the gunicorn master process (--preload)" in result.stdout + result.stderr
     assert not (tmp_path / "o.txt").exists()
+
+
+def test_idle_keep_alive_connection_does_not_hold_the_worker(gunicorn_server, tmp_path: Path) -> None:
+    """A browser keeps its HTTP connection open after the page loaded; gunicorn
+    would wait graceful_timeout (30 s here) for it without the runtime closing it."""
+    import http.client
+
+    with gunicorn_server("order_app:create_app()", env={"ORDER_FILE": str(tmp_path / "order.txt")}) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", "/ready", headers={"Connection": "keep-alive"})
+            response = conn.getresponse()
+            assert response.status == 200 and response.getheader("Connection") != "close"
+            response.read()  # idle keep-alive connection from here on
+            elapsed = server.terminate()
+        finally:
+            conn.close()
+    assert elapsed < 10, f"worker took {elapsed:.1f}s to exit\n{server.log()}"
+    assert (tmp_path / "order.txt").read_text().splitlines()[-1] == "stop db"

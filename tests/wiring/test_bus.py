@@ -86,3 +86,27 @@ def test_non_callable_listener_is_a_clear_type_error(bad: object) -> None:
 def test_bad_event_name_is_a_clear_type_error(bad: object) -> None:
     with pytest.raises(TypeError, match="event name"):
         EventBus().on(bad, print)  # type: ignore[arg-type]
+
+
+def test_tap_sees_every_event_first_and_can_refuse_it() -> None:
+    bus = EventBus()
+    seen: list[tuple] = []
+    bus.on("a", lambda d: seen.append(("listener", d)))
+    untap = bus.tap(lambda event, data: seen.append(("tap", event, data)))
+    bus.emit("a", 1)
+    bus.emit("unheard", 2)
+    assert seen == [("tap", "a", 1), ("listener", 1), ("tap", "unheard", 2)]
+
+    def refuse(event: str, data: object) -> None:
+        raise ValueError(f"cannot carry {event}")
+
+    untap_refuse = bus.tap(refuse)
+    with pytest.raises(ValueError, match="cannot carry a"):
+        bus.emit("a", 3)
+    untap_refuse()
+    untap()
+    seen.clear()
+    bus.emit("a", 4)
+    assert seen == [("listener", 4)]
+    with pytest.raises(TypeError, match="bus.tap"):
+        bus.tap("nope")  # type: ignore[arg-type]

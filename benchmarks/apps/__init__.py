@@ -1,0 +1,1 @@
+"""Apps the benchmarks serve in subprocesses (never imported by the suite itself)."""

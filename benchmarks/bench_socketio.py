@@ -1,0 +1,191 @@
+"""Socket.IO under a real gunicorn worker: broadcast fan-out, SIGTERM to
+exit, and server memory per connected client — ours against bare
+Flask-SocketIO, measured in the same run.
+
+    python -m benchmarks.bench_socketio [--repeats 3] [--quick]
+
+Method. Both variants of ``benchmarks/apps/socket_app.py`` (booted with
+specter_spoc, and the same app with ``BARE=1``) are served side by side, each
+by ``gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -w 1
+--graceful-timeout 10`` on a free 127.0.0.1 port, and each gets its own
+client process (``benchmarks._ws_clients``: raw Engine.IO/Socket.IO over
+websocket-client, one reader greenlet per connection). Per round:
+
+1. read each worker's RSS (``/proc/<pid>/status`` VmRSS) with no client;
+2. connect N clients (200) to each; after two warm-up broadcasts and a short
+   settle, read RSS again: (after - before) / N is the memory per client;
+3. E broadcasts per server, alternating ours and bare: the route records
+   ``time.monotonic()`` just before ``socketio.emit`` (system-wide on Linux,
+   so comparable across processes); the figure is the time from there to the
+   last client's receipt;
+4. close all but N/2 connections (100 stay open), SIGTERM both gunicorn
+   masters at once and time each until it exited; the booted app's
+   ``on_stop`` hooks append to a file, checked afterwards.
+
+Every process is stopped and reaped whatever happens (try/finally), every
+wait has a deadline, and the client processes exit by themselves after a
+bounded time.
+"""
+from __future__ import annotations
+
+if __name__ == "__main__":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import argparse
+import signal
+import statistics
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import gevent
+
+from benchmarks._harness import print_rows, row
+from benchmarks._procs import Server, gunicorn, pid_running, rss_bytes, ws_clients
+
+APP = "benchmarks.apps.socket_app:create_app()"
+VARIANTS = ("ours", "bare")
+BARE = "bare Flask-SocketIO"
+
+
+def _percentile(values: List[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def _expected_stops() -> List[str]:
+    from benchmarks.apps.socket_app import EXPECTED_STOPS
+    return list(EXPECTED_STOPS)
+
+
+def _sigterm_both(servers: Dict[str, Server], limit: float) -> Dict[str, Dict[str, float]]:
+    """SIGTERM every master at once; seconds until each master (and its
+    worker) exited, polled every 5 ms up to ``limit``."""
+    started = time.monotonic()
+    for server in servers.values():
+        server.child.proc.send_signal(signal.SIGTERM)
+    exits: Dict[str, Dict[str, float]] = {name: {} for name in servers}
+    while time.monotonic() - started < limit:
+        now = time.monotonic() - started
+        for name, server in servers.items():
+            if "worker" not in exits[name] and not pid_running(server.worker_pid):
+                exits[name]["worker"] = now
+            if "master" not in exits[name] and server.child.proc.poll() is not None:
+                exits[name]["master"] = now
+        if all("master" in e and "worker" in e for e in exits.values()):
+            break
+        gevent.sleep(0.005)
+    return exits
+
+
+def _round(log_dir: Path, clients: int, emits: int, keep_open: int, graceful: float,
+           seq_base: int) -> Dict[str, Any]:
+    stop_file = log_dir / f"stops-{seq_base}.txt"
+    out: Dict[str, Any] = {"latency_ms": {v: [] for v in VARIANTS}}
+    with ExitStack() as stack:
+        servers = {
+            "ours": stack.enter_context(gunicorn(APP, log_dir=log_dir, graceful_timeout=graceful,
+                                                 env={"STOP_FILE": str(stop_file)})),
+            "bare": stack.enter_context(gunicorn(APP, log_dir=log_dir, graceful_timeout=graceful,
+                                                 env={"BARE": "1"})),
+        }
+        gevent.sleep(0.3)
+        idle = {v: rss_bytes(s.worker_pid) for v, s in servers.items()}
+        pools = {v: stack.enter_context(ws_clients(s.url, clients, log_dir=log_dir)) for v, s in servers.items()}
+        seq = seq_base
+        for _ in range(2):  # warm-up broadcasts, not recorded
+            for v in VARIANTS:
+                seq += 1
+                pools[v].ask(f"emit {seq}", timeout=20)
+        gevent.sleep(0.3)
+        loaded = {v: rss_bytes(s.worker_pid) for v, s in servers.items()}
+        out["idle_rss"] = idle
+        out["per_client"] = {v: (loaded[v] - idle[v]) / clients for v in VARIANTS}
+        for i in range(emits):
+            for v in (VARIANTS if i % 2 == 0 else VARIANTS[::-1]):
+                seq += 1
+                result = pools[v].ask(f"emit {seq}", timeout=20)
+                if result["received"] != result["expected"]:
+                    raise RuntimeError(f"{v}: broadcast {seq} reached {result['received']} of "
+                                       f"{result['expected']} clients within 10 s")
+                out["latency_ms"][v].append(result["last"] * 1e3)
+        for v in VARIANTS:
+            pools[v].ask(f"close {clients - keep_open}", timeout=20)
+        exits = _sigterm_both(servers, limit=graceful + 15)
+        out["exit"] = exits
+        out["shutdown_events"] = {v: pools[v].ask("wait_closed 3", timeout=10).get("shutdown_events")
+                                  for v in VARIANTS}
+        for v, server in servers.items():
+            if "master" not in exits[v]:
+                raise RuntimeError(f"{v}: gunicorn still running {graceful + 15}s after SIGTERM:\n"
+                                   f"{server.child.log()}")
+        logs = {v: s.child.log(100_000) for v, s in servers.items()}
+    lines = stop_file.read_text().splitlines() if stop_file.exists() else []
+    out["stops_ok"] = lines == _expected_stops()
+    out["stops"] = lines
+    out["tracebacks"] = {v: "Traceback" in text for v, text in logs.items()}
+    return out
+
+
+def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
+        emits: Optional[int] = None, rounds: Optional[int] = None) -> List[Dict[str, Any]]:
+    """Rows for fan-out (p50/p90), SIGTERM-to-exit and RSS per client.
+
+    ``rounds`` (server restarts) defaults to min(repeats, 3): a bare round
+    waits out the whole graceful timeout, so rounds are the costly part.
+    """
+    clients = clients or (20 if quick else 200)
+    emits = emits or (5 if quick else 15)
+    rounds = rounds or (1 if quick else max(1, min(repeats, 3)))
+    graceful = 3.0 if quick else 10.0
+    keep_open = clients // 2
+    results: List[Dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-socketio-") as tmp:
+        for r in range(rounds):
+            results.append(_round(Path(tmp), clients, emits, keep_open, graceful, seq_base=r * 1000))
+    lat = {v: [x for res in results for x in res["latency_ms"][v]] for v in VARIANTS}
+    samples = len(lat["ours"])
+    where = f"gunicorn GeventWebSocketWorker -w 1, {rounds} round(s) x {emits} broadcasts"
+
+    def per_round(key: str, v: str, sub: Optional[str] = None) -> float:
+        values = [res[key][v][sub] if sub else res[key][v] for res in results]
+        return statistics.median(values)
+
+    stops_ok = sum(res["stops_ok"] for res in results)
+    shutdown_events = [res["shutdown_events"]["ours"] for res in results]
+    rows = [
+        row(f"Socket.IO broadcast to {clients} websocket clients: emit to last receipt, p50",
+            _percentile(lat["ours"], 50), BARE, _percentile(lat["bare"], 50), "ms", samples, note=where),
+        row(f"Socket.IO broadcast to {clients} websocket clients: emit to last receipt, p90",
+            _percentile(lat["ours"], 90), BARE, _percentile(lat["bare"], 90), "ms", samples, note=where),
+        row(f"SIGTERM to gunicorn exit, {keep_open} open websockets (--graceful-timeout {graceful:g})",
+            per_round("exit", "ours", "master"), BARE, per_round("exit", "bare", "master"), "s", rounds,
+            note=(f"on_stop hooks all ran in {stops_ok}/{rounds} rounds; clients got server_shutdown "
+                  f"{min(shutdown_events)}/{keep_open}; worker exited after "
+                  f"{per_round('exit', 'ours', 'worker'):.2f} s vs {per_round('exit', 'bare', 'worker'):.2f} s")),
+        row(f"server RSS per connected websocket client ({clients} clients)",
+            per_round("per_client", "ours") / 1024, BARE, per_round("per_client", "bare") / 1024, "KiB",
+            rounds),
+        row("server worker RSS with no client connected (app booted, idle)",
+            per_round("idle_rss", "ours") / 2**20, BARE, per_round("idle_rss", "bare") / 2**20, "MiB", rounds),
+    ]
+    if any(res["tracebacks"]["ours"] for res in results):
+        rows[2]["note"] += "; a traceback appeared in our server log"
+    return rows
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print_rows(run(args.repeats, quick=args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

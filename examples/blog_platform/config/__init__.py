@@ -1,0 +1,1 @@
+"""Configuration of the blog platform: settings.py, spoc.toml, .env."""

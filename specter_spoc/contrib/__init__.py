@@ -1,0 +1,1 @@
+"""Optional integrations (each needs its own extra, e.g. ``specter-spoc[redis]``)."""

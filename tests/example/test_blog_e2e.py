@@ -1,0 +1,122 @@
+"""The example deployed as documented: a real gunicorn GeventWebSocketWorker
+(and ``main.py``) on a free loopback port, real Socket.IO clients over
+WebSocket, SIGTERM, and a restart on the same database."""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+import requests
+from gevent.event import Event
+
+from blog_example_helpers import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def _json(response: requests.Response, status: int) -> Dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json()
+
+
+def _user(url: str, name: str) -> Dict[str, Any]:
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    user = _json(requests.post(f"{url}/api/users", json=body, timeout=10), 201)["user"]
+    token = _json(requests.post(f"{url}/api/login", json={"username": name, "password": PASSWORD}, timeout=10),
+                  200)["token"]
+    return {**user, "token": token}
+
+
+def test_gunicorn_websocket_clients_get_post_published_then_sigterm_and_restart(blog_server: Any,
+                                                                               sio_clients: Any) -> None:
+    with blog_server("gunicorn") as server:
+        url = server.url
+        received: List[Dict[str, Any]] = []
+        got = [Event(), Event()]
+        shutdown = [Event(), Event()]
+        clients = []
+        for index in range(2):
+            client = sio_clients()
+            client.on("post_published", lambda data, i=index: (received.append({"client": i, **data}), got[i].set()))
+            client.on("server_shutdown", lambda data, i=index: shutdown[i].set())
+            client.connect(url, transports=["websocket"], wait_timeout=10)
+            assert client.transport() == "websocket"
+            clients.append(client)
+        listed = clients[0].call("posts:list", {"limit": 5}, timeout=10)
+        assert listed == {"ok": True, "posts": []}
+
+        alice = _user(url, "alice")
+        headers = {"Authorization": f"Bearer {alice['token']}"}
+        post = _json(requests.post(f"{url}/api/posts", json={"title": "Served by gunicorn",
+                                                               "content": "Live over a WebSocket"},
+                                   headers=headers, timeout=10), 201)["post"]
+        _json(requests.post(f"{url}/api/posts/{post['id']}/publish", headers=headers, timeout=10), 200)
+        assert got[0].wait(10) and got[1].wait(10), server.log()
+        assert sorted(r["client"] for r in received) == [0, 1]
+        assert all(r["id"] == post["id"] and r["title"] == "Served by gunicorn" for r in received)
+
+        elapsed = server.terminate(timeout=30)
+        assert elapsed < 10, f"the worker took {elapsed:.1f}s to exit after SIGTERM\n{server.log()}"
+        assert shutdown[0].wait(5) and shutdown[1].wait(5), "clients are told before the disconnect"
+        assert server.proc.returncode == 0, server.log()
+        assert "Traceback" not in server.log(), server.log()
+
+    with blog_server("gunicorn") as again:  # same database file, new process
+        posts = _json(requests.get(f"{again.url}/api/posts", timeout=10), 200)["posts"]
+        assert [(p["id"], p["title"], p["published"]) for p in posts] == [(post["id"], "Served by gunicorn", True)]
+        me = _json(requests.get(f"{again.url}/api/me", headers=headers, timeout=10), 200)["user"]
+        assert me["username"] == "alice"  # the same SECRET_KEY keeps tokens valid
+        found = _json(requests.get(f"{again.url}/api/search", params={"q": "websocket"}, timeout=10), 200)
+        assert [r["post"]["id"] for r in found["results"]] == [post["id"]]
+        assert again.terminate(timeout=30) < 10
+
+
+def test_gunicorn_gevent_worker_serves_long_polling_clients(blog_server: Any, sio_clients: Any) -> None:
+    """``-k gevent``: no WebSockets while gevent-websocket is installed (see
+    docs/parts/example.md), but long-polling clients get every broadcast."""
+    with blog_server("gunicorn", worker="gevent") as server:
+        got = Event()
+        received: List[Dict[str, Any]] = []
+        client = sio_clients()
+        client.on("post_published", lambda data: (received.append(data), got.set()))
+        client.connect(server.url, transports=["polling"], wait_timeout=10)
+        alice = _user(server.url, "alice")
+        _json(requests.post(f"{server.url}/api/posts", json={"title": "Polled", "content": "over HTTP",
+                                                               "publish": True},
+                            headers={"Authorization": f"Bearer {alice['token']}"}, timeout=10), 201)
+        assert got.wait(10) and received[0]["title"] == "Polled", server.log()
+        elapsed = server.terminate(timeout=30)
+        assert elapsed < 10 and server.proc.returncode == 0, server.log()
+        assert "Traceback" not in server.log(), server.log()
+
+
+def test_main_py_serves_prints_the_url_and_stops_on_sigterm(blog_server: Any) -> None:
+    with blog_server("main") as server:
+        alice = _user(server.url, "alice")
+        assert alice["username"] == "alice"
+        assert requests.get(f"{server.url}/", timeout=10).status_code == 200
+        elapsed = server.terminate(timeout=30)
+        log = server.log()
+        assert elapsed < 10 and server.proc.returncode == 0, log
+        assert f"Blog platform running on {server.url}/" in log
+        assert "Blog platform stopped." in log and "Traceback" not in log
+
+
+def test_main_py_reports_a_busy_port_without_a_traceback(tmp_path: Any) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from blog_example_helpers import EXAMPLE_DIR, server_env
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, str(EXAMPLE_DIR / "main.py"), "--port", str(port)],
+                                capture_output=True, text=True, timeout=60,
+                                env={**os.environ, **server_env(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,193 @@
+"""Settings discovery, spoc.toml validation, modes and the apps cascade."""
+from __future__ import annotations
+
+import pytest
+
+from specter_spoc.project import DiagnosticError
+from specter_spoc.project.config import apps_for_mode, find_settings, parse_spoc_toml
+
+from spoc_fixtures import blog_platform, minimal
+
+APPS = {name: {"__init__.py": ""} for name in ("core", "prod_app", "stage_app", "dev_app", "test_app")}
+CASCADE_TOML = '''
+[spoc]
+mode = "development"
+
+[spoc.apps]
+production = ["prod_app"]
+staging = ["stage_app", "prod_app"]
+development = ["dev_app"]
+test = ["test_app"]
+'''
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("production", ["core", "prod_app"]),
+    ("staging", ["core", "prod_app", "stage_app"]),
+    ("development", ["core", "prod_app", "stage_app", "dev_app"]),
+    ("test", ["core", "prod_app", "stage_app", "dev_app", "test_app"]),
+])
+def test_apps_cascade_per_mode(projects, mode, expected):
+    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["core"]\nSECRET_KEY = "k"\n',
+                                      "spoc.toml": CASCADE_TOML}}
+    project = projects.load(tree, mode=mode)
+    assert project.mode == mode
+    assert project.installed_apps == expected
+
+
+def test_settings_apps_come_first_and_duplicates_are_dropped(projects):
+    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["dev_app", "core", "core"]\n',
+                                      "spoc.toml": CASCADE_TOML}}
+    project = projects.load(tree)
+    assert project.installed_apps == ["dev_app", "core", "prod_app", "stage_app"]
+
+
+def test_apps_for_mode_unit():
+    apps = {"production": ["a"], "staging": ["b", "a"], "development": ["c"]}
+    assert apps_for_mode(apps, "production") == ["a"]
+    assert apps_for_mode(apps, "staging") == ["a", "b"]
+    assert apps_for_mode(apps, "development") == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("where", ["config", "conf", "."])
+@pytest.mark.parametrize("name", ["settings", "config", "configuration"])
+def test_settings_discovery_locations(write, where, name):
+    if where == "." and name == "config":
+        name = "configuration"  # a root config.py would be shadowed by the config/ folder convention
+    tree = {f"{name}.py": "X = 1\n"} if where == "." else {where: {f"{name}.py": "X = 1\n"}}
+    path = write(tree)
+    file, module = find_settings(path)
+    assert file.name == f"{name}.py"
+    assert module == (name if where == "." else f"{where}.{name}")
+
+
+def test_settings_search_order_config_before_conf_before_root(write):
+    path = write({"settings.py": "", "conf": {"settings.py": ""}, "config": {"configuration.py": ""}})
+    assert find_settings(path)[1] == "config.configuration"
+    path = write({"settings.py": "", "conf": {"settings.py": ""}})
+    assert find_settings(path)[1] == "conf.settings"
+
+
+def test_settings_package_is_found_and_loaded(projects):
+    tree = {"config": {"settings": {"__init__.py": "from .base import *\n", "base.py": "INSTALLED_APPS = []\nFOO = 1\n"}}}
+    project = projects.load(tree)
+    assert project.settings.FOO == 1
+    assert project.settings_file.name == "__init__.py"
+
+
+def test_root_settings_and_no_config_folder(projects):
+    project = projects.load(minimal({"settings.py": "INSTALLED_APPS = []\nDEBUG = False\n"}))
+    assert project.installed_apps == [] and project.debug is False
+
+
+def test_mode_precedence_argument_env_toml_default(projects):
+    toml = '[spoc]\nmode = "staging"\n'
+    assert projects.peek("mode", minimal()) == "development"
+    assert projects.peek("mode", minimal({"spoc.toml": toml})) == "staging"
+    assert projects.peek("mode", minimal({"spoc.toml": toml}), env={"SPOC_MODE": "test"}) == "test"
+    assert projects.peek("mode", minimal({"spoc.toml": toml, ".env": "SPOC_MODE=test\n"})) == "test"
+    assert projects.peek("mode", minimal({"spoc.toml": toml}), env={"SPOC_MODE": "test"}, mode="staging") == "staging"
+
+
+def test_strict_defaults_and_overrides(projects):
+    secret = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "x"\n'})
+    assert projects.peek("strict", secret, mode="production") is True
+    assert projects.peek("strict", secret, mode="staging") is False
+    assert projects.peek("strict", secret, mode="production", strict=False) is False
+    assert projects.peek("strict", minimal({"spoc.toml": "[spoc]\nstrict = true\n"})) is True
+    assert projects.peek("strict", minimal({"settings.py": "INSTALLED_APPS = []\nSPOC_STRICT = True\n"})) is True
+    assert projects.peek("strict", minimal({"spoc.toml": "[spoc]\nstrict = true\n"}), env={"SPOC_STRICT": "no"}) is False
+
+
+@pytest.mark.parametrize("text, key, expected", [
+    ("[spoc]\nmode = 3\n", "spoc.mode", "must be a string, got integer 3"),
+    ('[spoc]\nmode = "prod"\n', "spoc.mode", "'prod', which is not a known mode"),
+    ('[spoc]\ndebug = "yes"\n', "spoc.debug", "must be a boolean"),
+    ('[spoc.apps]\nproduction = "x"\n', "spoc.apps.production", "must be an array of strings, got string 'x'"),
+    ("[spoc.apps]\nstaging = [1]\n", "spoc.apps.staging", "only non-empty strings"),
+    ('[spoc.apps]\nqa = ["x"]\n', "spoc.apps.qa", "not a known mode"),
+    ('[spoc]\napps = "all"\n', "spoc.apps", "must be a table"),
+    ('[spoc.plugins]\nmiddleware = "a.b"\n', "spoc.plugins.middleware", "must be an array of strings"),
+    ('spoc = 1\n', "spoc", "must be a table"),
+    ('[spoc\nmode = "x"\n', "", "not valid TOML"),
+])
+def test_invalid_spoc_toml_names_file_key_and_expectation(projects, text, key, expected):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load(blog_platform({"config": {"spoc.toml": text}}))
+    diag = info.value.errors[0]
+    assert diag.code == "SPC012"
+    assert diag.file == "config/spoc.toml" and diag.key == key
+    assert expected in diag.message and "config/spoc.toml" in diag.message
+    assert diag.hint
+
+
+def test_invalid_toml_is_fatal_even_in_lenient_mode_and_undoes_everything(projects):
+    import sys
+    with pytest.raises(DiagnosticError):
+        projects.load(blog_platform({"config": {"spoc.toml": "[spoc]\nmode = 3\n"}}), strict=False)
+    assert "users" not in sys.modules and "config.settings" not in sys.modules
+
+
+def test_unknown_toml_key_is_a_warning(projects):
+    project = projects.load(minimal({"spoc.toml": '[spoc]\ncustom_mode = "x"\n'}))
+    assert [(d.code, d.level, d.key) for d in project.diagnostics] == [("SPC012", "warning", "spoc.custom_mode")]
+    assert project.toml.extra == {"custom_mode": "x"}
+
+
+def test_parse_spoc_toml_full_document():
+    toml, problems = parse_spoc_toml(
+        '[spoc]\nmode = "staging"\ndebug = false\nstrict = true\n[spoc.apps]\nproduction = [" a "]\n'
+        '[spoc.plugins]\nhooks = ["x.y"]\n[tool.other]\nz = 1\n')
+    assert problems == []
+    assert (toml.mode, toml.debug, toml.strict) == ("staging", False, True)
+    assert toml.apps == {"production": ["a"]} and toml.plugins == {"hooks": ["x.y"]}
+
+
+@pytest.mark.parametrize("settings, key", [
+    ('INSTALLED_APPS = "users"\n', "INSTALLED_APPS"),
+    ("INSTALLED_APPS = [1]\n", "INSTALLED_APPS"),
+    ('INSTALLED_APPS = ["bad-name"]\n', "INSTALLED_APPS"),
+    ('INSTALLED_APPS = []\nPLUGINS = ["a"]\n', "PLUGINS"),
+    ('INSTALLED_APPS = []\nPLUGINS = {"hooks": "a.b"}\n', "PLUGINS['hooks']"),
+    ('INSTALLED_APPS = []\nSPOC_STRICT = "yes"\n', "SPOC_STRICT"),
+    ("INSTALLED_APPS = []\nSECRET_KEY = 42\n", "SECRET_KEY"),
+    ('INSTALLED_APPS = []\nSPOC_LAYOUT = 3\n', "SPOC_LAYOUT"),
+])
+def test_invalid_settings_values_are_fatal_spc013(projects, settings, key):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load({"config": {"settings.py": settings}}, strict=False)
+    diag = info.value.errors[0]
+    assert (diag.code, diag.key, diag.file) == ("SPC013", key, "config/settings.py")
+    assert "config/settings.py" in str(info.value)
+
+
+def test_unknown_mode_in_environment_is_spc013(projects):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load(minimal(), env={"SPOC_MODE": "prod"})
+    assert info.value.codes == ["SPC013"] and "SPOC_MODE" in str(info.value)
+
+
+@pytest.mark.parametrize("tree, fragment", [
+    ({"README": "no settings here"}, "no settings module"),
+    ({"config": {"settings.py": "raise ValueError('broken settings')\n"}}, "broken settings"),
+    ({"config": {"settings.py": "import not_a_real_module_xyz\n"}}, "not_a_real_module_xyz"),
+])
+def test_missing_or_broken_settings_is_spc014(projects, tree, fragment):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load(tree)
+    assert info.value.codes == ["SPC014"] and fragment in str(info.value)
+
+
+def test_nonexistent_path_and_unknown_module_are_spc014(projects, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    for source in (str(tmp_path / "nope"), "no_such_settings_module_xyz", tmp_path / "notes.txt"):
+        with pytest.raises(DiagnosticError) as info:
+            projects.load(source)
+        assert info.value.codes == ["SPC014"]
+
+
+def test_debug_resolution(projects):
+    assert projects.peek("debug", minimal()) is True  # development default
+    assert projects.peek("debug", minimal({"spoc.toml": "[spoc]\ndebug = false\n"})) is False
+    assert projects.load(minimal({"settings.py": "INSTALLED_APPS = []\nDEBUG = True\n",
+                                  "spoc.toml": "[spoc]\ndebug = false\n"})).debug is True
