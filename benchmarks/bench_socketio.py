@@ -158,11 +158,11 @@ def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
     stops_ok = sum(res["stops_ok"] for res in results)
     shutdown_events = [res["shutdown_events"]["ours"] for res in results]
     rows = [
-        row(f"Socket.IO broadcast to {clients} websocket clients: emit to last receipt, p50",
+        row(f"Socket.IO broadcast to {clients} clients: emit to last receipt, p50",
             _percentile(lat["ours"], 50), BARE, _percentile(lat["bare"], 50), "ms", samples, note=where),
-        row(f"Socket.IO broadcast to {clients} websocket clients: emit to last receipt, p90",
+        row(f"Socket.IO broadcast to {clients} clients: emit to last receipt, p90",
             _percentile(lat["ours"], 90), BARE, _percentile(lat["bare"], 90), "ms", samples, note=where),
-        row(f"SIGTERM to gunicorn exit, {keep_open} open websockets (--graceful-timeout {graceful:g})",
+        row(f"SIGTERM to gunicorn exit, {keep_open} open websockets, graceful-timeout {graceful:g}",
             per_round("exit", "ours", "master"), BARE, per_round("exit", "bare", "master"), "s", rounds,
             note=(f"on_stop hooks all ran in {stops_ok}/{rounds} rounds; clients got server_shutdown "
                   f"{min(shutdown_events)}/{keep_open}; worker exited after "
@@ -170,7 +170,7 @@ def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
         row(f"server RSS per connected websocket client ({clients} clients)",
             per_round("per_client", "ours") / 1024, BARE, per_round("per_client", "bare") / 1024, "KiB",
             rounds),
-        row("server worker RSS with no client connected (app booted, idle)",
+        row("server worker RSS, app booted, no client connected",
             per_round("idle_rss", "ours") / 2**20, BARE, per_round("idle_rss", "bare") / 2**20, "MiB", rounds),
     ]
     if any(res["tracebacks"]["ours"] for res in results):

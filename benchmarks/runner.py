@@ -388,10 +388,10 @@ def render_text(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> s
     lines = _header_lines(machine)
     lines.append("figures are medians of n repeats; ratio = ours / baseline (lower is better unless the unit "
                  "is a rate)")
-    head = f"{'suite':9} {'scenario':70} {'ours':>9} {'baseline':>9} {'ratio':>6} {'n':>3}  {'unit':11} vs"
+    head = f"{'suite':9} {'scenario':72} {'ours':>9} {'baseline':>9} {'ratio':>6} {'n':>3}  {'unit':11} vs"
     lines += ["", head, "-" * len(head)]
     for r in all_rows(results):
-        lines.append(f"{r['suite']:9} {str(r['scenario'])[:70]:70} {fmt(r['ours']):>9} "
+        lines.append(f"{r['suite']:9} {str(r['scenario'])[:72]:72} {fmt(r['ours']):>9} "
                      f"{fmt(r['baseline_value']):>9} {fmt(r['ratio']):>6} {r['repeats'] or '':>3}  "
                      f"{str(r['unit'])[:11]:11} {r['baseline']}" + (f"  [{r['verdict']}]" if r["verdict"] else ""))
         if r.get("note"):

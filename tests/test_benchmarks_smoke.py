@@ -30,7 +30,7 @@ def test_tiny_http_scenario_in_process_gives_rows_with_computed_ratios() -> None
     assert math.isclose(row["ratio"], row["ours"] / row["baseline_value"])
     assert row["verdict"] in ("ahead", "par", "behind")
     table = runner.render_markdown(runner.machine_info(), [result])
-    assert "| http | HTTP POST + JSON validation, in-process WSGI call" in table
+    assert "| http | HTTP JSON POST + validation, in-process WSGI call" in table
     assert "python -m benchmarks" in table
 
 

@@ -1,7 +1,8 @@
 """How an owner releases something it was handed with ``own()``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import logging
+from typing import Any, Callable, List, Optional
 
 #: method names tried, in order, when ``own(resource)`` gets no ``stop_method``
 CLEANUP_METHODS = ("stop", "teardown", "destroy", "close", "kill")
@@ -32,3 +33,14 @@ def resolve_cleanup(resource: Any, stop_method: Optional[str] = None) -> Callabl
         f"{', '.join(CLEANUP_METHODS)}() and is not callable. Pass stop_method='...' "
         "or register a cleanup with add_cleanup(fn)."
     )
+
+
+def unwind(cleanups: List[Callable[[], Any]], log: logging.Logger, owner: str) -> None:
+    """Run and remove ``cleanups`` last-in first-out; one that raises is
+    logged (naming ``owner``) and the rest still run."""
+    while cleanups:
+        fn = cleanups.pop()
+        try:
+            fn()
+        except Exception:
+            log.exception("%s: cleanup %r raised; the rest still run", owner, fn)

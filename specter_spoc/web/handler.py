@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-from ..lifecycle.ownership import resolve_cleanup
+from ..lifecycle.ownership import resolve_cleanup, unwind
 from ..wiring.scope import Scope, current_scope
 
 R = TypeVar("R")
@@ -104,12 +104,7 @@ class Handler:
         except Exception:
             logger.exception("Handler %r: on_teardown raised; cleanup continues", self.name)
         finally:
-            while self._cleanups:
-                fn = self._cleanups.pop()
-                try:
-                    fn()
-                except Exception:
-                    logger.exception("Handler %r: cleanup %r raised", self.name, fn)
+            unwind(self._cleanups, logger, f"Handler {self.name!r}")
             self._registered_handlers.clear()
             self._registered = False
         return self

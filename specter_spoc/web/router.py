@@ -10,13 +10,14 @@ started and while the runtime drains.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from flask import Blueprint, jsonify
 
-from ..lifecycle.ownership import resolve_cleanup
+from ..lifecycle.ownership import resolve_cleanup, unwind
 from ..wiring.scope import current_scope
 from .http import JSONErrors, error_response, json_endpoint, normalize_response
 
@@ -24,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Gate = Callable[[], Optional[str]]
 
 _ROUTES_ATTR = "_spoc_routes"
+_log = logging.getLogger("specter_spoc.router")
 
 
 @dataclass(frozen=True)
@@ -176,14 +178,7 @@ class Router:
         try:
             self.on_unmount()
         finally:
-            while self._cleanups:
-                fn = self._cleanups.pop()
-                try:
-                    fn()
-                except Exception:
-                    import logging
-                    logging.getLogger("specter_spoc.router").exception(
-                        "Router %r: cleanup %r raised", self.name, fn)
+            unwind(self._cleanups, _log, f"Router {self.name!r}")
         return self
 
     def add_cleanup(self, fn: Callable[[], Any]) -> "Router":

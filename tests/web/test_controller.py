@@ -103,7 +103,7 @@ def test_controller_store_is_owned_and_schema_lookup_errors_are_clear(make_app) 
         controller.schema("update")
 
 
-def test_socket_priority_fan_out_last_result_wins(make_app) -> None:
+def test_socket_priority_fan_out_last_result_wins(make_app, caplog) -> None:
     order: List[str] = []
 
     class A(Controller):
@@ -118,7 +118,9 @@ def test_socket_priority_fan_out_last_result_wins(make_app) -> None:
         def build_events(self, handler) -> None:
             handler.on("shared", lambda data=None: order.append("b") or "from b", priority=10)
 
-    app, socketio, runtime = make_app(controllers=[A(), B()])
+    with caplog.at_level(logging.WARNING, logger="specter_spoc.runtime"):
+        app, socketio, runtime = make_app(controllers=[A(), B()])
+    assert "[SPC010] socket event 'shared' is handled by controllers 'a' and 'b'" in caplog.text
     sio = socketio.test_client(app)
     assert sio.emit("shared", callback=True) == "from a"
     assert order == ["b", "a"]
