@@ -83,13 +83,15 @@ class Child:
         return self.log_path.read_text(errors="replace")[-tail:]
 
     def send(self, line: str) -> None:
-        assert self.proc.stdin is not None
+        if self.proc.stdin is None:
+            raise RuntimeError(f"{self.name} was started without pipes=True; it takes no commands")
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
     def read_json(self, timeout: float) -> Dict[str, Any]:
         """The next JSON line the child prints, or RuntimeError after ``timeout``."""
-        assert self.proc.stdout is not None
+        if self.proc.stdout is None:
+            raise RuntimeError(f"{self.name} was started without pipes=True; it prints no answers")
         with gevent.Timeout(timeout, False):
             line = self.proc.stdout.readline()
             if not line:

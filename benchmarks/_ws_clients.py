@@ -107,7 +107,8 @@ class _Client:
 
     def _read(self) -> None:
         ws = self.ws
-        assert ws is not None
+        if ws is None:
+            return
         try:
             while True:
                 opcode, data = ws.recv_data()

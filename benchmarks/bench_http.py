@@ -38,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -197,7 +197,9 @@ def _load(port: int, requests: int, connections: int) -> Callable[[], None]:
     return drive
 
 
+@contextmanager
 def _server(variant: str, log_dir: Path) -> Iterator[Tuple[Child, int]]:
+    """The app of ``variant`` served by pywsgi in its own process: (child, port)."""
     child = Child([sys.executable, "-m", "benchmarks.apps.http_app", "--variant", variant, "--port", "0"],
                   log_path=log_dir / f"http-{variant}.log", pipes=True, name=f"http_app {variant}")
     try:
@@ -215,12 +217,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def server_rows(repeats: int, requests: int, connections: int) -> List[Dict[str, Any]]:
-    from contextlib import contextmanager
-
     wall: Dict[str, List[float]] = {"ours": [], "bare": []}
     cpu: Dict[str, List[float]] = {"ours": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, ExitStack() as stack:
-        servers = {v: stack.enter_context(contextmanager(_server)(v, Path(tmp))) for v in wall}
+        servers = {v: stack.enter_context(_server(v, Path(tmp))) for v in wall}
         for _child, port in servers.values():
             _load(port, min(500, requests), connections)()  # warm up
         for _ in range(repeats):  # alternate, so machine noise hits both alike

@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from .lifecycle.service import Service
 from .web.connections import ConnectionTracker
 from .web.controller import Controller
-from .web.handler import INGRESS_KEY, Handler
+from .web.handler import INGRESS_KEY
 from .web.http import error_response
 from .web.ingress import SocketIngress
 from .web.triggers import PRELOAD_MESSAGE, Triggers, gunicorn_role
@@ -90,7 +90,6 @@ class Runtime(Service):
         self._connections: Optional[ConnectionTracker] = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
-            app.before_request(self._refuse_while_draining)
             self._connections = ConnectionTracker(app.wsgi_app, lambda: self.draining)
             app.wsgi_app = self._connections  # type: ignore[method-assign]
 
@@ -400,13 +399,6 @@ class Runtime(Service):
     def _socket_gate(self) -> Optional[str]:
         return "the server is shutting down" if self.draining else None
 
-    def _refuse_while_draining(self) -> Any:
-        if self.draining:
-            response = jsonify({"error": "Service unavailable", "detail": "the server is shutting down"})
-            response.headers["Retry-After"] = "5"
-            return response, 503
-        return None
-
     # -------------------------------------------------------------- health
     def _child_crashed(self, child: Service, exc: BaseException) -> None:
         """A top-level service escalated a crash: record it (the runtime keeps serving)."""
@@ -644,6 +636,25 @@ def _http_error_as_json(exc: Any) -> Any:
     return response
 
 
+def _listener(host: str, port: int) -> Any:
+    """A listening socket with TCP_NODELAY, which accepted sockets inherit:
+    pywsgi writes headers and body separately, and with Nagle's algorithm the
+    body waits for a delayed ACK (~40 ms per keep-alive request)."""
+    from gevent import socket as gsocket
+
+    family = gsocket.AF_INET6 if ":" in host else gsocket.AF_INET
+    sock = gsocket.socket(family, gsocket.SOCK_STREAM)
+    try:
+        sock.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
+        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None) -> None:
     """Serve a booted app on gevent's WSGI server (websockets through
     gevent-websocket when installed) until SIGTERM or SIGINT, then shut the
@@ -662,7 +673,8 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optiona
         handler_class: Any = WebSocketHandler
     except ImportError:  # pragma: no cover - gevent-websocket is a dependency
         from gevent.pywsgi import WSGIHandler as handler_class
-    server = WSGIServer((host, port), app, handler_class=handler_class, log=None)
+    listener = _listener(host, port)
+    server = WSGIServer(listener, app, handler_class=handler_class, log=None)
     stop = Event()
     runtime._triggers.uninstall()  # this loop owns the signals now
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ def caplog_errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def close_socketio_client(client: "socketio.Client", timeout: float = 5) -> None:  # noqa: F821
+def close_socketio_client(client: Any, timeout: float = 5) -> None:
     """Disconnect a python-socketio client and join its background loops, so
     the leak check sees nothing of it left (the server may already have
     closed the connection, in which case disconnect() alone returns early)."""

@@ -34,7 +34,6 @@ import sys
 from contextvars import ContextVar
 from typing import Any, Callable, Dict, List, Optional, Set
 
-import gevent
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
 

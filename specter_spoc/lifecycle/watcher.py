@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
-import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 

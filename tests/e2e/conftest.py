@@ -20,6 +20,13 @@ VENV_BIN = Path(sys.executable).parent
 WS_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 
 
+def gunicorn_extra_args() -> List[str]:
+    """``--no-control-socket`` where gunicorn has it: two gunicorns would
+    otherwise share ~/.gunicorn/gunicorn.ctl."""
+    from gunicorn.config import KNOWN_SETTINGS
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -92,7 +99,7 @@ def gunicorn(app_spec: str, *, env: Optional[Dict[str, str]] = None, worker: str
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"
     cmd = [str(VENV_BIN / "gunicorn"), "-k", worker, "-w", "1", "-b", f"127.0.0.1:{port}",
-           "--chdir", str(chdir), "--graceful-timeout", "30", "--timeout", "60", *(extra or []), app_spec]
+           "--chdir", str(chdir), "--graceful-timeout", "30", "--timeout", "60", *gunicorn_extra_args(), *(extra or []), app_spec]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gevent
 import pytest
 import requests
 from gevent.event import Event

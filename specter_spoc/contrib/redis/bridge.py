@@ -38,7 +38,7 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import gevent
 from gevent import getcurrent
@@ -46,7 +46,6 @@ from gevent.event import Event
 from gevent.queue import Empty, Full, Queue
 
 from ...lifecycle.service import Service
-from ...wiring.bus import EventBus
 from .connection import CONNECTION_ERRORS, RedisConnection, require_gevent_patch
 
 __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]

@@ -10,7 +10,6 @@ import pytest
 from gevent.event import Event
 
 from specter_spoc.contrib.redis import RedisBusBridge, SharedEventError
-from specter_spoc.wiring.bus import EventBus
 from specter_spoc.wiring.scope import Scope
 
 from redis_helpers import wait_until
