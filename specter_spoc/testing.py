@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import os
 import socket
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -220,3 +220,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def spoc_app() -> Iterator[Any]:
+    """Factory building booted Flask apps; every runtime it made is shut down
+    after the test (in reverse order).
+
+    ``spoc_app(services=..., controllers=..., handlers=..., debug=False,
+    config=None, **boot_kwargs) -> (app, socketio, runtime)``. Signal
+    handlers are not installed (``install_signals=False``) unless asked.
+    """
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from .runtime import boot
+
+    runtimes: List[Any] = []
+
+    def factory(*, debug: bool = False, config: Optional[Dict[str, Any]] = None, **boot_kwargs: Any) -> tuple:
+        app = Flask(f"spoc_test_app_{len(runtimes)}")
+        app.config.update({"SECRET_KEY": "test", "DEBUG": debug, **(config or {})})
+        socketio = SocketIO(app, async_mode="gevent")
+        boot_kwargs.setdefault("install_signals", False)
+        runtime = boot(app, socketio, **boot_kwargs)
+        runtimes.append(runtime)
+        return app, socketio, runtime
+
+    yield factory
+    for runtime in reversed(runtimes):
+        runtime.shutdown()
