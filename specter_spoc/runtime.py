@@ -680,7 +680,7 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optiona
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
     try:
         server.start()
-        logger.warning("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
+        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
                        app.config.get("SPOC_MODE", "?"))
         if ready is not None:
             ready.set()

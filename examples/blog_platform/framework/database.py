@@ -219,3 +219,25 @@ def install_database(runtime: Any) -> None:
     config = runtime.app.config
     database = Database(database_url(config), echo=bool(config.get("DATABASE_ECHO")))
     runtime.adopt(database)
+
+
+class DataService(Service):
+    """Base of the apps' services that work on the database: it looks the
+    ``Database`` up in the registry when it starts (so apps never import one
+    another's objects, only the framework's key) and forgets it when it stops."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._db: Optional[Database] = None
+
+    def on_start(self) -> None:
+        self._db = self.scope.registry.require(REGISTRY_KEY)
+
+    def on_stop(self) -> None:
+        self._db = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError(f"{self.name} is not running; the runtime starts it at boot.")
+        return self._db

@@ -28,9 +28,9 @@ from sqlalchemy import delete, desc, func, insert, select
 from sqlalchemy.orm import Session
 
 from framework.components import service
-from framework.database import REGISTRY_KEY, Database, utcnow
+from framework.database import DataService, utcnow
 from framework.text import tokenize
-from specter_spoc import HTTPError, Service
+from specter_spoc import HTTPError
 
 from .models import Comment, Post, PostTerm
 
@@ -48,28 +48,8 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:200] or "post"
 
 
-class _DataService(Service):
-    """A Service that uses the Database provided in the registry."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self._db: Optional[Database] = None
-
-    def on_start(self) -> None:
-        self._db = self.scope.registry.require(REGISTRY_KEY)
-
-    def on_stop(self) -> None:
-        self._db = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError(f"{self.name} is not running; the runtime starts it at boot.")
-        return self._db
-
-
 @service
-class PostService(_DataService):
+class PostService(DataService):
     """Posts: create, publish, read, list, search, and the search index.
 
     Example::
@@ -222,7 +202,7 @@ class PostService(_DataService):
 
 
 @service
-class CommentService(_DataService):
+class CommentService(DataService):
     """Comments and their moderation by the post's author.
 
     Example::

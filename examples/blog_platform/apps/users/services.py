@@ -19,9 +19,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from framework.components import service
-from framework.database import REGISTRY_KEY, Database
+from framework.database import DataService
 from framework.passwords import hash_password, verify_password
-from specter_spoc import HTTPError, Service
+from specter_spoc import HTTPError
 from specter_spoc.lifecycle.offload import offload_pool
 
 from .models import EMPTY_PROFILE, User, UserProfile
@@ -35,7 +35,7 @@ PROFILE_FIELDS = ("bio", "avatar_url", "website")
 
 
 @service
-class UserService(Service):
+class UserService(DataService):
     """Business logic for accounts.
 
     Example::
@@ -50,19 +50,6 @@ class UserService(Service):
 
     def __init__(self) -> None:
         super().__init__("users.UserService")
-        self._db: Optional[Database] = None
-
-    def on_start(self) -> None:
-        self._db = self.scope.registry.require(REGISTRY_KEY)
-
-    def on_stop(self) -> None:
-        self._db = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError("UserService is not running; the runtime starts it at boot.")
-        return self._db
 
     # ------------------------------------------------------------ passwords
     def _hash(self, password: str) -> str:
