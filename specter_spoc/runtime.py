@@ -598,10 +598,11 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     origins = app.config.get("CORS_ALLOWED_ORIGINS")
     if origins == "*" and proj.mode == "production":
         logger.warning("CORS_ALLOWED_ORIGINS='*': any web page may open Socket.IO connections to this app")
+    payload_limit = int(app.config.get("SOCKETIO_MAX_PAYLOAD") or DEFAULT_SOCKET_MAX_PAYLOAD)
     options: Dict[str, Any] = {
         "async_mode": "gevent",
         "cors_allowed_origins": origins if origins else None,
-        "max_http_buffer_size": int(app.config.get("SOCKETIO_MAX_PAYLOAD", DEFAULT_SOCKET_MAX_PAYLOAD)),
+        "max_http_buffer_size": payload_limit,
     }
     queue_url = app.config.get("SOCKETIO_MESSAGE_QUEUE") or app.config.get("REDIS_URL")
     if queue_url:
@@ -616,8 +617,11 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
         # Redis bus bridge / durable queue backend (specter_spoc.contrib.redis.settings)
         from .contrib.redis.settings import redis_services
         services = redis_services(app.config, app.name)
-    boot(app, socketio, project=proj, services=services, health_endpoint=health or None,
-         shutdown_timeout=app.config.get("SHUTDOWN_TIMEOUT"))
+    runtime = boot(app, socketio, project=proj, services=services, health_endpoint=health or None,
+                   shutdown_timeout=app.config.get("SHUTDOWN_TIMEOUT"))
+    # one setting, two limits: the ingress answers an error ack just below the
+    # size at which Engine.IO drops the connection (its packet framing counts too)
+    runtime.socket_ingress.max_payload_bytes = int(payload_limit * 0.95)
     return app
 
 

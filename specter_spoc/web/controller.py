@@ -12,7 +12,6 @@ so a stopped controller never sees an event.
 from __future__ import annotations
 
 import logging
-from functools import wraps
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ..lifecycle.service import Service
@@ -194,8 +193,14 @@ class ControllerHandler(Handler):
 
 
 def _validated(controller: Controller, schema: Any, callback: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(callback)
-    def validated(data: Any = None, *rest: Any) -> Any:
+    """Wrap ``callback`` so it gets the schema-clean payload. The wrapper takes
+    exactly one optional argument (the payload), which is what the ingress
+    checks a client's arguments against: not ``functools.wraps``, whose
+    ``__wrapped__`` would make the callback's own signature the one checked."""
+    def validated(data: Any = None) -> Any:
         resolved = controller.schema(schema) if isinstance(schema, str) else schema
-        return callback(resolved.require(data if data is not None else {}), *rest)
+        return callback(resolved.require(data if data is not None else {}))
+    validated.__name__ = getattr(callback, "__name__", "validated")
+    validated.__qualname__ = getattr(callback, "__qualname__", validated.__name__)
+    validated.__doc__ = getattr(callback, "__doc__", None)
     return validated

@@ -160,6 +160,10 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
     - ``required`` fields missing or blank -> 400 listing them.
     """
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # a chunked body (no Content-Length) is cut at the limit, not refused
+        raise HTTPError(f"Request body is larger than the {limit}-byte limit.", 413)
     if not raw.strip():
         raise HTTPError(error, 400)
     if not request.is_json:
@@ -170,6 +174,8 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPError(f"Request body is not valid JSON ({exc}). Send a JSON object.", 400) from None
+    except RecursionError:
+        raise HTTPError("Request body is nested too deeply to parse. Send a flatter JSON object.", 400) from None
     if not isinstance(payload, dict):
         raise HTTPError(f"JSON body must be an object, got {type(payload).__name__}. "
                         'Send {"field": value, ...}.', 400)

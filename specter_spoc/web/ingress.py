@@ -19,6 +19,7 @@ What the dispatcher adds, so a bad event never hurts a connection:
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
@@ -31,7 +32,29 @@ logger = logging.getLogger("specter_spoc.socket")
 #: event sent to a client whose event failed (name configurable per ingress)
 ERROR_EVENT = "specter_error"
 
-_Record = Tuple[int, int, Callable[..., Any]]  # (priority, order, callback)
+# (priority, order, callback, fewest and most positional arguments it takes; None = any number)
+_Record = Tuple[int, int, Callable[..., Any], int, Optional[int]]
+
+#: events the connection itself raises; a client may not send them as events
+_LIFECYCLE = ("connect", "disconnect")
+
+
+def _arity(callback: Callable[..., Any]) -> Tuple[int, Optional[int]]:
+    """(fewest, most) positional arguments ``callback`` accepts; computed once
+    per subscription so each event is checked without inspecting anything."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return 0, None
+    fewest, most = 0, 0
+    for param in params:
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            return fewest, None
+        if param.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            most += 1
+            if param.default is inspect.Parameter.empty:
+                fewest += 1
+    return fewest, most
 
 
 class SocketIngress:
@@ -96,7 +119,7 @@ class SocketIngress:
         self._check_owner(owner)
         self._order += 1
         records = self._subscribers.setdefault(event_name, [])
-        records.append((priority, self._order, callback))
+        records.append((priority, self._order, callback, *_arity(callback)))
         records.sort(key=lambda r: (r[0], r[1]))
         self._bind(event_name)
 
@@ -135,7 +158,7 @@ class SocketIngress:
             raise TypeError(f"SocketIngress.subscribe_error_default() needs a callable, got {callback!r}.")
         self._check_owner(owner)
         self._order += 1
-        self._error_subscribers.append((priority, self._order, callback))
+        self._error_subscribers.append((priority, self._order, callback, 0, None))
         self._error_subscribers.sort(key=lambda r: (r[0], r[1]))
         self._bind_error_default()
 
@@ -202,15 +225,16 @@ class SocketIngress:
         """Call every subscriber; return the last non-None result. Exceptions
         propagate (the socket-facing dispatcher turns them into error acks)."""
         result = None
-        for _, _, callback in list(self._subscribers.get(event_name, ())):
-            value = callback(*args, **kwargs)
+        for record in list(self._subscribers.get(event_name, ())):
+            value = record[2](*args, **kwargs)
             if value is not None:
                 result = value
         return result
 
     def dispatch_default_error(self, *args: Any, **kwargs: Any) -> Any:
         result = None
-        for _, _, callback in list(self._error_subscribers):
+        for record in list(self._error_subscribers):
+            callback = record[2]
             try:
                 value = callback(*args, **kwargs)
             except Exception:
@@ -228,15 +252,59 @@ class SocketIngress:
                 if event_name == "connect":
                     return False  # refuse new connections while draining
                 return self._fail(event_name, "Service unavailable", {"detail": reason}, status=503)
-            if self.max_payload_bytes is not None and args and event_name not in ("connect", "disconnect"):
-                size = _payload_size(args)
-                if size > self.max_payload_bytes:
-                    return self._fail(event_name, f"Payload of {size} bytes is larger than the "
-                                                  f"{self.max_payload_bytes}-byte limit", {}, status=413)
+            if event_name in _LIFECYCLE:
+                if not self._from_the_connection(event_name):
+                    return self._fail(event_name, f"{event_name!r} is reserved for the connection itself; "
+                                                  "send your event under another name", {}, status=400,
+                                      notify=True)
+            else:
+                refusal = self._check_arguments(event_name, args)
+                if refusal is not None:
+                    return refusal
             try:
                 return self.dispatch(event_name, *args)
             except Exception as exc:
                 return self._handle_error(event_name, exc)
+
+    def _check_arguments(self, event_name: str, args: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
+        """The error ack for a payload over the size limit, or for a number of
+        arguments some subscriber cannot take (checked before any runs)."""
+        if self.max_payload_bytes is not None and args:
+            size = _payload_size(args)
+            if size > self.max_payload_bytes:
+                return self._fail(event_name, f"Payload of {size} bytes is larger than the "
+                                              f"{self.max_payload_bytes}-byte limit", {}, status=413)
+        count = len(args)
+        for record in self._subscribers.get(event_name, ()):
+            fewest, most = record[3], record[4]
+            if count < fewest or (most is not None and count > most):
+                takes = f"{fewest}" if fewest == most else (
+                    f"at least {fewest}" if most is None else f"{fewest} to {most}")
+                return self._fail(event_name, f"Event {event_name!r} takes {takes} argument(s), got {count}",
+                                  {}, status=400)
+        return None
+
+    def _from_the_connection(self, event_name: str) -> bool:
+        """True when Flask-SocketIO runs ``connect``/``disconnect`` for a real
+        connection change. python-socketio also routes an ordinary event of
+        that name, sent by the client, to the same handlers: for a real
+        connect the first argument is the connection's own WSGI environ (an
+        object a client cannot send); at a real disconnect the session is no
+        longer connected."""
+        try:
+            from flask import request
+            event = request.event
+            environ = request.environ
+        except (RuntimeError, AttributeError):
+            return True  # not dispatched by Flask-SocketIO (a direct call)
+        args = event.get("args") or ()
+        if event_name == "connect":
+            return bool(args) and args[0] is environ
+        server = getattr(self._socketio, "server", None)
+        manager = getattr(server, "manager", None)
+        if manager is None:
+            return True
+        return not manager.is_connected(request.sid, request.namespace)
 
     def _handle_error(self, event_name: str, exc: Exception) -> Any:
         from ..contracts.schema import SchemaError
@@ -254,9 +322,12 @@ class SocketIngress:
             extra["exception"] = f"{type(exc).__name__}: {exc}"
         return self._fail(event_name, "Internal error while handling the event", extra, status=500)
 
-    def _fail(self, event_name: str, message: str, extra: Dict[str, Any], *, status: int) -> Dict[str, Any]:
+    def _fail(self, event_name: str, message: str, extra: Dict[str, Any], *, status: int,
+              notify: Optional[bool] = None) -> Dict[str, Any]:
         body = {"ok": False, "event": event_name, "error": message, "status": status, **extra}
-        if event_name in ("connect", "disconnect"):
+        if notify is None:
+            notify = event_name not in _LIFECYCLE
+        if not notify:
             return body
         try:
             from flask_socketio import emit

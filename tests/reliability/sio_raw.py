@@ -37,7 +37,9 @@ class RawSocketIO:
         self.ws = websocket.create_connection(ws_url, **options)
         self.events: List[Tuple[str, List[Any]]] = []
         self._acks: Dict[int, Any] = {}
-        self._next_id = 0
+        # our acknowledgement ids start high, so acks for ids inside fuzzed frames ("421[...]") never
+        # answer one of our own emits
+        self._next_id = 1_000_000
         self.closed = False
         try:
             opened = self.ws.recv()

@@ -64,3 +64,11 @@ def between(minimum: int, maximum: int) -> Callable[[int], bool]:
             raise ValueError(f"must be between {minimum} and {maximum}")
         return True
     return check
+
+
+#: the largest id SQLite (a signed 64-bit integer) can store
+MAX_ID = 2 ** 63 - 1
+
+#: URL converter for ids: a number the database can hold, else the route does
+#: not match (404) instead of the database raising OverflowError (a 500)
+ID = f"int(min=1, max={MAX_ID})"

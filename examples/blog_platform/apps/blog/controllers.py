@@ -35,6 +35,7 @@ import flask  # not `from flask import request`: docs/parts/example.md, "Writing
 from framework import validators as v
 from framework.auth import optional_user_id, require_user_id
 from framework.components import controller
+from framework.validators import ID
 from specter_spoc import Controller, Field, HTTPError, Schema, expect_json
 
 from .services import COMMENT_ADDED, COMMENT_APPROVED, POST_PUBLISHED, CommentService, PostService
@@ -133,21 +134,21 @@ class BlogController(Controller):
                 post = self.posts.publish_post(post["id"], author_id)
             return {"post": post}, 201
 
-        @router.route("/posts/<int:post_id>")
+        @router.route(f"/posts/<{ID}:post_id>")
         def get_post(post_id: int) -> Any:
             return {"post": self.posts.get_post(post_id, optional_user_id())}
 
-        @router.route("/posts/<int:post_id>/publish", methods=["POST"])
+        @router.route(f"/posts/<{ID}:post_id>/publish", methods=["POST"])
         def publish_post(post_id: int) -> Any:
             return {"post": self.posts.publish_post(post_id, self._author_id())}
 
-        @router.route("/posts/<int:post_id>/comments", methods=["POST"])
+        @router.route(f"/posts/<{ID}:post_id>/comments", methods=["POST"])
         def add_comment(post_id: int) -> Any:
             author_id = self._author_id()
             clean = self.schema("add_comment").require(expect_json())
             return {"comment": self.comments.add_comment(post_id, author_id, clean["text"])}, 201
 
-        @router.route("/comments/<int:comment_id>/approve", methods=["POST"])
+        @router.route(f"/comments/<{ID}:comment_id>/approve", methods=["POST"])
         def approve_comment(comment_id: int) -> Any:
             return {"comment": self.comments.approve_comment(comment_id, self._author_id())}
 

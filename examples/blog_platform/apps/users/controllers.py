@@ -20,6 +20,7 @@ from typing import Any
 from framework import validators as v
 from framework.auth import issue_token, require_user_id, token_max_age
 from framework.components import controller
+from framework.validators import ID
 from specter_spoc import Controller, Field, HTTPError, Schema, expect_json
 
 from .services import PROFILE_FIELDS, UserService
@@ -79,11 +80,11 @@ class UsersController(Controller):
                 raise HTTPError("the login token names a user that no longer exists; log in again.", 401)
             return {"user": user}
 
-        @router.route("/users/<int:user_id>/profile")
+        @router.route(f"/users/<{ID}:user_id>/profile")
         def get_profile(user_id: int) -> Any:
             return self.users.get_profile(user_id)
 
-        @router.route("/users/<int:user_id>/profile", methods=["PUT"])
+        @router.route(f"/users/<{ID}:user_id>/profile", methods=["PUT"])
         def update_profile(user_id: int) -> Any:
             uid = require_user_id()
             raw = expect_json(error=f"send a JSON object with one or more of {list(PROFILE_FIELDS)}")
