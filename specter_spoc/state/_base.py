@@ -105,6 +105,30 @@ class StateBase:
         self._holder = None
         self._lock.release()
 
+    def _update_with(self, mutator: Callable[[Dict[str, Any]], Optional[Dict[str, Any]]],
+                     copy: Callable[[Any], Dict[str, Any]]) -> Dict[str, Any]:
+        """``update()`` for Store and Model, which differ only in ``copy``
+        (shallow for a flat Store, deep for a nested Model): the mutator
+        changes a copy (or returns a replacement dict), and only a mutator
+        that returns normally replaces the state."""
+        kind = type(self).__name__
+        check_callable(kind, self.name, "update()", mutator)
+        self._lock_for("update()")
+        try:
+            draft = copy(self._state)  # type: ignore[attr-defined]
+            replacement = mutator(draft)
+            if replacement is not None:
+                if not isinstance(replacement, dict):
+                    raise TypeError(
+                        f"{kind} {self.name!r}: the update() mutator must change the draft in place "
+                        f"and return None, or return a dict; it returned {type(replacement).__name__}."
+                    )
+                draft = copy(replacement)
+            self._state = draft  # type: ignore[attr-defined]
+        finally:
+            self._unlock()
+        return self._changed()  # type: ignore[attr-defined]
+
     # ------------------------------------------------------------ subscribers
     def _add_subscriber(self, record: Any, owner: Any) -> Unsubscribe:
         add_cleanup = check_owner(type(self).__name__, self.name, owner) if owner is not None else None

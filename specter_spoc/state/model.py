@@ -123,22 +123,7 @@ class Model(StateBase):
         """Atomically change the whole state with ``mutator(draft)`` (a deep
         copy to change in place, or return a dict to replace the state). If
         it raises nothing changes. Returns the new state."""
-        check_callable("Model", self.name, "update()", mutator)
-        self._lock_for("update()")
-        try:
-            draft = clone(self._state)
-            replacement = mutator(draft)
-            if replacement is not None:
-                if not isinstance(replacement, dict):
-                    raise TypeError(
-                        f"Model {self.name!r}: the update() mutator must change the draft in place "
-                        f"and return None, or return a dict; it returned {type(replacement).__name__}."
-                    )
-                draft = clone(replacement)
-            self._state = draft
-        finally:
-            self._unlock()
-        return self._changed()
+        return self._update_with(mutator, clone)
 
     def delete(self, path: PathLike) -> StateDict:
         """Remove the value at ``path`` if present (subscribers hear only of a

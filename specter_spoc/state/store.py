@@ -135,22 +135,7 @@ class Store(StateBase):
         dict that becomes the new state. If it raises, nothing changes and the
         exception propagates. Returns the new state.
         """
-        check_callable("Store", self.name, "update()", mutator)
-        self._lock_for("update()")
-        try:
-            draft = dict(self._state)
-            replacement = mutator(draft)
-            if replacement is not None:
-                if not isinstance(replacement, dict):
-                    raise TypeError(
-                        f"Store {self.name!r}: the update() mutator must change the draft in place "
-                        f"and return None, or return a dict; it returned {type(replacement).__name__}."
-                    )
-                draft = dict(replacement)
-            self._state = draft
-        finally:
-            self._unlock()
-        return self._changed()
+        return self._update_with(mutator, dict)
 
     # ------------------------------------------------------------ subscribers
     def subscribe(self, fn: StateSubscriber, immediate: bool = False,
