@@ -189,35 +189,32 @@ class Runtime(Service):
         return self
 
     def _check_duplicate_routes(self, controller: Controller) -> None:
+        """[SPC009] a rule+method the app already serves is a BootError naming
+        both owners (variable parts compare by position: <int:id> = <slug>)."""
         router = controller.router
         if router is None or self._app is None:
             return
-        prefix = (controller.url_prefix or "") if router.url_prefix is None else router.url_prefix
-        existing = {}
-        for rule in self._app.url_map.iter_rules():
-            for method in rule.methods or ():
-                existing[(rule.rule, method)] = rule.endpoint
-        for endpoint, spec in router.specs():
-            full = (prefix.rstrip("/") + spec.rule) if prefix else spec.rule
-            for method in spec.methods:
-                other = existing.get((full, method))
-                if other is not None:
-                    raise BootError(
-                        f"[SPC009] controller {controller.name!r} declares {method} {full}, already served by "
-                        f"{other!r}. Give one of them another rule or url_prefix.")
+        from .project.checks import find_duplicate_routes
+
+        served = [(rule.endpoint.split(".", 1)[0], rule.rule, rule.methods)
+                  for rule in self._app.url_map.iter_rules()]
+        prefix = (router.url_prefix or "").rstrip("/")
+        mine = [(controller.name, prefix + spec.rule if prefix else spec.rule or "/", spec.methods)
+                for _, spec in router.specs()]
+        problems = find_duplicate_routes(served + mine)
+        if problems:
+            raise BootError(str(problems[0]))
 
     def _warn_duplicate_events(self) -> None:
         """[SPC010] Two controllers handling one socket event is legal (the
         ingress fans out) but usually an accident: say so once at boot."""
-        seen: Dict[str, str] = {}
-        for service in self._services:
-            if isinstance(service, Controller) and service._socketio is not None:
-                for event in service.create_handler().event_names():
-                    first = seen.setdefault(event, service.name)
-                    if first != service.name:
-                        logger.warning("[SPC010] socket event %r is handled by controllers %r and %r; both run "
-                                       "(priority order). Rename one if that is not intended.",
-                                       event, first, service.name)
+        from .project.checks import find_duplicate_events
+
+        events = [(service.name, event, None) for service in self._services
+                  if isinstance(service, Controller) and service._socketio is not None
+                  for event in service.create_handler().event_names()]
+        for problem in find_duplicate_events(events):
+            logger.warning("%s", problem)
 
     # -------------------------------------------------------------- booting
     def boot(self) -> "Runtime":

@@ -137,7 +137,7 @@ def find_duplicate_events(events: Iterable[Tuple[str, str, Optional[str]]]) -> L
         if first != owner:
             problems.append(diagnostic(
                 "SPC010", f"socket event {event!r} in namespace {ns!r} is handled by both {first!r} and {owner!r}; "
-                "only one handler would run.",
+                "both run, in priority order.",
                 "rename the event in one controller (e.g. prefix it with the app name) or move it to its own namespace.",
                 key=event))
     return problems

@@ -40,7 +40,7 @@ CODES: Dict[str, Tuple[str, str]] = {
     "SPC007": ("plugin URI not importable", ERROR),
     "SPC008": ("framework code imports an app", ERROR),
     "SPC009": ("duplicate route rule across controllers", ERROR),
-    "SPC010": ("duplicate socket event across controllers", ERROR),
+    "SPC010": ("duplicate socket event across controllers (both run)", WARNING),
     "SPC011": ("production mode without SECRET_KEY", ERROR),
     "SPC012": ("invalid spoc.toml", ERROR),
     "SPC013": ("invalid settings or environment value", ERROR),
