@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 
 class ScenarioSkipped(Exception):
@@ -78,3 +78,21 @@ def have_specter() -> bool:
         return True
     except ImportError:
         return False
+
+
+def scenario_parser(doc: Optional[str], repeats: int) -> Any:
+    """The command line every scenario module shares: --repeats and --quick."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--quick", action="store_true")
+    return parser
+
+
+def scenario_main(run: Callable[..., List[Dict[str, object]]], doc: Optional[str], repeats: int,
+                  argv: Optional[List[str]] = None) -> int:
+    """``python -m benchmarks.bench_x``: run the scenario and print its rows."""
+    args = scenario_parser(doc, repeats).parse_args(argv)
+    print_rows(run(args.repeats, quick=args.quick))
+    return 0

@@ -28,7 +28,6 @@ if __name__ == "__main__":
 
     monkey.patch_all()
 
-import argparse
 import gc
 import io
 import json
@@ -44,7 +43,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import gevent
 
-from benchmarks._harness import print_rows, row
+from benchmarks._harness import row, scenario_main
 from benchmarks._procs import Child
 from benchmarks.apps.http_app import PATH, PAYLOAD, create_app, shutdown
 
@@ -253,13 +252,7 @@ def run(repeats: int = 5, quick: bool = False, requests: Optional[int] = None,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print_rows(run(args.repeats, quick=args.quick))
-    return 0
-
+    return scenario_main(run, __doc__, repeats=5, argv=argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

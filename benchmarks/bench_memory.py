@@ -36,7 +36,7 @@ import sys
 import warnings
 from typing import Any, Callable, Dict, List, Optional
 
-from benchmarks._harness import print_rows, row
+from benchmarks._harness import print_rows, row, scenario_parser
 
 SPECTER = "specter 0.1.2"
 RAW = "raw gevent greenlet"
@@ -190,9 +190,7 @@ def run(repeats: int = 5, quick: bool = False, count: Optional[int] = None) -> L
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true")
+    parser = scenario_parser(__doc__, repeats=3)
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=10_000, help=argparse.SUPPRESS)
     parser.add_argument("--method", choices=("rss", "tracemalloc"), default="rss", help=argparse.SUPPRESS)

@@ -70,6 +70,13 @@ def _percentile(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _latency_rows(scenario: str, ours: List[float], baseline: str, base: List[float],
+                  repeats: int) -> List[Dict[str, object]]:
+    """p50 and p99 rows (ms) of a cross-process path beside its in-process one."""
+    return [row(f"{scenario}, {label}", _percentile(ours, q), baseline, _percentile(base, q), "ms",
+                repeats, f"{len(ours)} events") for label, q in (("p50", 0.5), ("p99", 0.99))]
+
+
 @contextmanager
 def _redis() -> Iterator[str]:
     import redis
@@ -157,13 +164,8 @@ def socket_rows(redis_url: str, repeats: int) -> List[Dict[str, object]]:
               "B subscribed to the message queue")
         watcher.disconnect()
         cross_samples = _socket_latencies(a, b, repeats)
-    n = len(cross_samples)
-    return [
-        row("socket.io emit in A -> client of B (Redis), p50", _percentile(cross_samples, 0.5),
-            "emit -> client, same process", _percentile(local, 0.5), "ms", repeats, f"{n} events"),
-        row("socket.io emit in A -> client of B (Redis), p99", _percentile(cross_samples, 0.99),
-            "emit -> client, same process", _percentile(local, 0.99), "ms", repeats, f"{n} events"),
-    ]
+    return _latency_rows("socket.io emit in A -> client of B (Redis)", cross_samples,
+                         "emit -> client, same process", local, repeats)
 
 
 def bus_rows(redis_url: str, repeats: int) -> List[Dict[str, object]]:
@@ -201,13 +203,8 @@ def bus_rows(redis_url: str, repeats: int) -> List[Dict[str, object]]:
     finally:
         for bridge in bridges:
             bridge.stop()
-    n = len(remote)
-    return [
-        row("bus event A -> listener of B (RedisBusBridge), p50", _percentile(remote, 0.5),
-            "bus.emit -> listener, same runtime", _percentile(local, 0.5), "ms", repeats, f"{n} events"),
-        row("bus event A -> listener of B (RedisBusBridge), p99", _percentile(remote, 0.99),
-            "bus.emit -> listener, same runtime", _percentile(local, 0.99), "ms", repeats, f"{n} events"),
-    ]
+    return _latency_rows("bus event A -> listener of B (RedisBusBridge)", remote,
+                         "bus.emit -> listener, same runtime", local, repeats)
 
 
 PRODUCERS = 4

@@ -33,7 +33,6 @@ if __name__ == "__main__":
 
     monkey.patch_all()
 
-import argparse
 import signal
 import statistics
 import tempfile
@@ -44,7 +43,7 @@ from typing import Any, Dict, List, Optional
 
 import gevent
 
-from benchmarks._harness import print_rows, row
+from benchmarks._harness import row, scenario_main
 from benchmarks._procs import Server, gunicorn, pid_running, rss_bytes, ws_clients
 
 APP = "benchmarks.apps.socket_app:create_app()"
@@ -179,13 +178,7 @@ def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print_rows(run(args.repeats, quick=args.quick))
-    return 0
-
+    return scenario_main(run, __doc__, repeats=3, argv=argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -64,3 +64,20 @@ def first_problem(status: int, content_type: Optional[str], body: str, *, want_j
     if leaks:
         return f"internal text {leaks}"
     return None
+
+
+def assert_broadcast_reaches(base_url: str, client: Any, timeout: float = 5) -> None:
+    """Register alice, log in, publish a post over HTTP, and assert that
+    ``client`` (a RawSocketIO) receives its ``post_published`` broadcast:
+    the proof that a well-behaved client is unaffected by what another did."""
+    import requests
+
+    user = {"username": "alice", "email": "alice@example.com", "password": "correct horse battery"}
+    assert requests.post(base_url + "/api/users", json=user, timeout=10).status_code == 201
+    token = requests.post(base_url + "/api/login", json={k: user[k] for k in ("username", "password")},
+                          timeout=10).json()["token"]
+    created = requests.post(base_url + "/api/posts", json={"title": "t", "content": "c", "publish": True},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert created.status_code == 201, created.text
+    published = client.wait_event("post_published", timeout=timeout)
+    assert published[0][0]["id"] == created.json()["post"]["id"]

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from reliability_checks import leaked_internals
+from reliability_checks import assert_broadcast_reaches, leaked_internals
 from sio_raw import Closed, RawSocketIO
 
 MARKER = "boom-MARKER-7f3a"
@@ -134,15 +134,7 @@ def test_socket_payload_over_the_limit_gets_an_error_ack_and_others_are_unaffect
                 heavy.emit("posts:list", {"limit": 1, "pad": "x" * (3 * 1024 * 1024)}, timeout=10)
             assert good.emit("posts:list", {"limit": 1})["ok"] is True
             # broadcasts still reach the well-behaved client
-            user = {"username": "alice", "email": "alice@example.com", "password": "correct horse battery"}
-            assert requests.post(server.url + "/api/users", json=user, timeout=10).status_code == 201
-            token = requests.post(server.url + "/api/login", json={k: user[k] for k in ("username", "password")},
-                                  timeout=10).json()["token"]
-            created = requests.post(server.url + "/api/posts", json={"title": "t", "content": "c", "publish": True},
-                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)
-            assert created.status_code == 201, created.text
-            published = good.wait_event("post_published", timeout=5)
-            assert published[0][0]["id"] == created.json()["post"]["id"]
+            assert_broadcast_reaches(server.url, good)
         finally:
             good.close()
             heavy.close()

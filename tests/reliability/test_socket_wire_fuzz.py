@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 from typing import Any, List
 
-import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reliability_checks import no_internal_text
+from reliability_checks import assert_broadcast_reaches, no_internal_text
 from sio_raw import Closed, RawSocketIO
 
 MAX_EXAMPLES = 300
@@ -73,14 +72,7 @@ def test_random_frames_hurt_at_most_the_sending_connection(blog_server: Any, fuz
             one()
             check()
             # broadcasts still reach the well-behaved client
-            user = {"username": "alice", "email": "alice@example.com", "password": "correct horse battery"}
-            assert requests.post(server.url + "/api/users", json=user, timeout=10).status_code == 201
-            token = requests.post(server.url + "/api/login", json={k: user[k] for k in ("username", "password")},
-                                  timeout=10).json()["token"]
-            created = requests.post(server.url + "/api/posts", json={"title": "t", "content": "c", "publish": True},
-                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)
-            assert created.status_code == 201, created.text
-            assert good.wait_event("post_published", timeout=5)[0][0]["id"] == created.json()["post"]["id"]
+            assert_broadcast_reaches(server.url, good)
             log = server.log()
             assert log.count("Booting worker") == 1, "the worker restarted:\n" + log[-3000:]
             assert "WORKER TIMEOUT" not in log
