@@ -41,6 +41,8 @@ logger = logging.getLogger("specter_spoc.runtime")
 
 #: event every connected client receives just before the server disconnects it
 SHUTDOWN_EVENT = "server_shutdown"
+#: seconds shutdown waits for clients to fetch that event (long-polling ones poll for it)
+FLUSH_TIMEOUT = 1.0
 
 
 class BootError(RuntimeError):
@@ -90,7 +92,8 @@ class Runtime(Service):
         self._connections: Optional[ConnectionTracker] = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
-            self._connections = ConnectionTracker(app.wsgi_app, lambda: self.draining)
+            path = (getattr(socketio, "server_options", None) or {}).get("path", "socket.io")
+            self._connections = ConnectionTracker(app.wsgi_app, lambda: self.draining, socketio_path=path)
             app.wsgi_app = self._connections  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ properties
@@ -318,6 +321,7 @@ class Runtime(Service):
             with self._scope.activate():  # type: ignore[union-attr]
                 self._before_shutdown(deadline)
                 self._disconnect_clients(deadline)
+                self._stop_socketio_tasks()
                 self._teardown_parts(deadline)
                 if self._connections is not None:
                     self._connections.close_idle()
@@ -378,11 +382,12 @@ class Runtime(Service):
                 for namespace in list(server.manager.get_namespaces()):
                     server.emit(SHUTDOWN_EVENT, payload, namespace=namespace, ignore_queue=True)
                 # let the final event reach the transports: websocket writers
-                # flush at once; a long-polling client fetches it on its next poll
-                flush_until = time.monotonic() + min(1.0, max(0.0, deadline - time.monotonic()) / 2)
+                # flush at once; a long-polling client fetches it on its next
+                # poll (its request passes the draining 503, see ConnectionTracker)
+                flush_until = time.monotonic() + min(FLUSH_TIMEOUT, max(0.0, deadline - time.monotonic()) / 2)
                 gevent.sleep(0)
                 while time.monotonic() < flush_until and any(
-                        not getattr(session, "queue", None) or session.queue.qsize()
+                        getattr(session, "queue", None) is not None and session.queue.qsize()
                         for session in list(eio.sockets.values())):
                     gevent.sleep(0.01)
                 for sid, session in list(eio.sockets.items()):
@@ -391,6 +396,17 @@ class Runtime(Service):
             except Exception:
                 logger.exception("runtime %r: disconnecting Socket.IO clients failed", self.name)
         gevent.sleep(0)
+
+    def _stop_socketio_tasks(self) -> None:
+        """python-socketio's own shutdown: stops Engine.IO's background service
+        task (its docs: call it before the web server stops)."""
+        server = getattr(self._socketio, "server", None)
+        stop = getattr(server, "shutdown", None)
+        if callable(stop):
+            try:
+                stop()
+            except Exception:
+                logger.exception("runtime %r: stopping Socket.IO background tasks failed", self.name)
 
     # --------------------------------------------------------------- gating
     def _socket_gate(self) -> Optional[str]:

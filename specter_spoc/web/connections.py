@@ -49,14 +49,19 @@ class _Tracked:
 class ConnectionTracker:
     """WSGI middleware; ``draining()`` says when to send ``Connection: close``."""
 
-    def __init__(self, wsgi_app: Callable[..., Any], draining: Callable[[], bool]) -> None:
+    def __init__(self, wsgi_app: Callable[..., Any], draining: Callable[[], bool],
+                 socketio_path: str = "/socket.io") -> None:
         self.wsgi_app = wsgi_app
         self._draining = draining
+        #: Engine.IO requests pass while draining: connected clients must still
+        #: fetch the final event (long-polling does it with a new request), and
+        #: the runtime's SocketIngress refuses new connections itself
+        self._socketio_prefix = "/" + socketio_path.strip("/") + "/"
         self._seen: "weakref.WeakSet[Greenlet]" = weakref.WeakSet()
         self._busy: Dict[int, int] = {}
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._draining():
+        if self._draining() and not environ.get("PATH_INFO", "").startswith(self._socketio_prefix):
             return self._unavailable(start_response)
         responder = start_response
         connection = gevent.getcurrent()

@@ -7,8 +7,9 @@ and removed again at shutdown, leaving the process as it found it.
 - **gunicorn worker** (``-k geventwebsocket...GeventWebSocketWorker`` or
   ``-k gevent``): gunicorn installs its SIGTERM handler before it loads the
   app, so we chain ours in front: shut the runtime down (which disconnects
-  Socket.IO clients) while gunicorn stops accepting. Without that, open
-  websockets keep the worker busy until ``graceful_timeout``.
+  Socket.IO clients), then call gunicorn's handler so the worker stops.
+  Without that, open websockets keep the worker busy until
+  ``graceful_timeout``.
 - **plain process** (``socketio.run(app)``, a script): if SIGTERM still has
   its default action, it becomes: shut down, then ``SystemExit`` in the main
   greenlet, so servers unwind normally and atexit runs.
@@ -97,9 +98,17 @@ class Triggers:
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_sigterm(signum: int, frame: Any) -> None:
-            gevent.spawn(self._shutdown_from_signal, signum)
-            if callable(previous):
-                previous(signum, frame)
+            def shutdown_then_gunicorn() -> None:
+                # gunicorn's own handler only marks the worker not alive, after
+                # which it closes keep-alive connections and then its listener:
+                # long-polling clients could no longer fetch the final event.
+                # So shut down first (routes answer 503 meanwhile), then hand over.
+                try:
+                    self._shutdown_from_signal(signum)
+                finally:
+                    if callable(previous):
+                        previous(signum, frame)
+            gevent.spawn(shutdown_then_gunicorn)
 
         signal.signal(signal.SIGTERM, on_sigterm)
 

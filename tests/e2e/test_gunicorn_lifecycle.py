@@ -29,7 +29,7 @@ def test_emit_receive_then_sigterm_stops_everything_in_reverse(gunicorn_server, 
         assert requests.post(f"{server.url}/emit/hello", timeout=5).json() == {"sent": "hello"}
         assert got_news.wait(10) and news == [{"word": "hello"}]
         elapsed = server.terminate()
-        assert got_shutdown.wait(5), "clients get a final event before the disconnect"
+        assert got_shutdown.wait(5), "clients get a final event before the disconnect\n" + server.log()
         assert elapsed < 10, f"worker took {elapsed:.1f}s to exit (graceful_timeout is 30s)\n{server.log()}"
         lines = order_file.read_text().splitlines()
         assert lines == ["start db", "start indexer", "stop echo", "stop indexer", "stop db"], server.log()

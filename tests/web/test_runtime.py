@@ -131,6 +131,10 @@ def test_draining_answers_503_everywhere(make_app) -> None:
     runtime.draining = True
     r = client.get("/plain")
     assert r.status_code == 503 and r.get_json()["detail"] == "the server is shutting down"
+    # Engine.IO requests still pass (Engine.IO itself answers, here 400 for an
+    # unknown session): a long-polling client must fetch its final event
+    r = client.get("/socket.io/?EIO=4&transport=polling&sid=unknown")
+    assert r.status_code == 400 and "shutting down" not in r.get_data(as_text=True)
     runtime.draining = False
 
 
