@@ -41,9 +41,9 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from benchmarks._harness import ScenarioSkipped, fmt
+from benchmarks._harness import ScenarioSkipped, fmt, fmt_spread, judge
 
 REPO = Path(__file__).resolve().parent.parent
 REPRODUCE = "pip install -e '.[dev]' && python -m benchmarks"
@@ -79,6 +79,8 @@ VERSIONS = ("gevent", "greenlet", "flask", "werkzeug", "flask-socketio", "python
             "gunicorn", "gevent-websocket", "specter-runtime", "specter-spoc")
 
 ROW_KEYS = ("scenario", "ours", "baseline", "baseline_value", "ratio", "unit", "repeats", "note")
+#: keys a row may add: the goal's text and bound, the per-repeat ratio spread
+GOAL_KEYS = ("goal", "goal_max", "goal_of", "spread")
 
 
 def scenario(name: str) -> Scenario:
@@ -179,8 +181,16 @@ def normalize_rows(raw_rows: Any, *, repeats: int) -> List[Dict[str, Any]]:
         r["ratio"] = _ratio(r.get("ours"), r.get("baseline_value"))
         r["better"] = r.get("better") or ("higher" if str(r["unit"]).endswith("/s") else "lower")
         r["verdict"] = verdict(r["ratio"], r["better"])
+        r["status"] = judge(r["ratio"], _number(r.get("goal_max")), _spread(r.get("spread")), r.get("ours"),
+                            str(r.get("goal_of") or "ratio")) if r.get("goal") else ""
         out.append(r)
     return out
+
+
+def _spread(value: Any) -> Optional[Tuple[float, float]]:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_number(v) is not None for v in value):
+        return float(value[0]), float(value[1])
+    return None
 
 
 def verdict(ratio: Optional[float], better: str = "lower", tolerance: float = 0.05) -> str:
@@ -198,7 +208,7 @@ def _status_row(result: Dict[str, Any]) -> Dict[str, Any]:
              "failed": "FAILED", "timeout": "STOPPED: time limit"}[result["status"]]
     return {"scenario": f"{result['name']}: {label}", "ours": None, "baseline": "n/a", "baseline_value": None,
             "ratio": None, "unit": "", "repeats": 0, "note": result.get("reason", ""), "better": "lower",
-            "verdict": ""}
+            "verdict": "", "status": ""}
 
 
 # ------------------------------------------------------------- execution
@@ -386,16 +396,27 @@ def all_rows(results: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def render_text(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> str:
     """The terminal table: one row per scenario, notes indented below."""
     lines = _header_lines(machine)
-    lines.append("figures are medians of n repeats; ratio = ours / baseline (lower is better unless the unit "
-                 "is a rate)")
-    head = f"{'suite':9} {'scenario':72} {'ours':>9} {'baseline':>9} {'ratio':>6} {'n':>3}  {'unit':11} vs"
+    lines.append("figures are medians of n interleaved repeats; ratio = ours / baseline (lower is better unless "
+                 "the unit is a rate); spread = min-max of the per-repeat ratios")
+    head = (f"{'suite':9} {'scenario':72} {'ours':>9} {'baseline':>9} {'ratio':>6} {'spread':>13} {'n':>3}  "
+            f"{'unit':11} vs")
     lines += ["", head, "-" * len(head)]
     for r in all_rows(results):
         lines.append(f"{r['suite']:9} {str(r['scenario'])[:72]:72} {fmt(r['ours']):>9} "
-                     f"{fmt(r['baseline_value']):>9} {fmt(r['ratio']):>6} {r['repeats'] or '':>3}  "
-                     f"{str(r['unit'])[:11]:11} {r['baseline']}" + (f"  [{r['verdict']}]" if r["verdict"] else ""))
+                     f"{fmt(r['baseline_value']):>9} {fmt(r['ratio']):>6} {fmt_spread(r.get('spread')):>13} "
+                     f"{r['repeats'] or '':>3}  {str(r['unit'])[:11]:11} {r['baseline']}"
+                     + (f"  [{r['verdict']}]" if r["verdict"] else ""))
+        if r.get("goal"):
+            lines.append(f"{'':10}  goal {r['goal']}: {r.get('status') or 'n/a'}")
         if r.get("note"):
             lines.append(f"{'':10}  note: {r['note']}")
+    goals = [r for r in all_rows(results) if r.get("goal")]
+    if goals:
+        counts = {k: sum(1 for r in goals if r.get("status") == k)
+                  for k in ("PASS", "FAIL", "spread too wide to judge")}
+        lines += ["", "goals: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+                  + (f", {len(goals) - sum(counts.values())} without a figure" if len(goals) > sum(counts.values())
+                     else "")]
     return "\n".join(lines)
 
 
@@ -406,13 +427,14 @@ def _cell(value: Any) -> str:
 def render_markdown(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> str:
     """The Markdown table (for docs), with the machine and the command."""
     out = ["- " + line for line in _header_lines(machine)]
-    out += ["", "| Suite | Scenario | Ours | Baseline | Baseline figure | Ours / baseline | vs baseline | n | Unit "
-                "| Notes |",
-            "| --- | --- | ---: | --- | ---: | ---: | --- | ---: | --- | --- |"]
+    out += ["", "| Suite | Scenario | Ours | Baseline | Baseline figure | Ours / baseline | Spread | Goal | Result "
+                "| n | Unit | Notes |",
+            "| --- | --- | ---: | --- | ---: | ---: | --- | --- | --- | ---: | --- | --- |"]
     for r in all_rows(results):
         out.append("| " + " | ".join(_cell(c) for c in (
             r["suite"], r["scenario"], fmt(r["ours"]), r["baseline"], fmt(r["baseline_value"]), fmt(r["ratio"]),
-            r["verdict"], r["repeats"] or "", r["unit"], r.get("note", ""))) + " |")
+            fmt_spread(r.get("spread")), r.get("goal", ""), r.get("status") or r["verdict"], r["repeats"] or "",
+            r["unit"], r.get("note", ""))) + " |")
     return "\n".join(out) + "\n"
 
 
