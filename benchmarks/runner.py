@@ -57,17 +57,28 @@ class Scenario:
 
 
 SCENARIOS = (
+    Scenario("bus", "benchmarks.bench_bus",
+             "module-level bus.emit in a request, socket handlers, a service greenlet, outside a runtime; "
+             "runtime.bus.emit (vs SPECTER and a plain loop)"),
+    Scenario("boot", "benchmarks.bench_boot",
+             "boot + shutdown through boot() at 1k/10k/50k services vs SPECTER, growth law, shutdown vs "
+             "batched killall"),
     Scenario("core", "benchmarks.bench_core",
-             "bus emit with 1/3/10 listeners; start/stop of 1000 services and live greenlets after stop"),
+             "EventBus emit with 1/3/10 listeners; start/stop of 1000 services and live greenlets after stop"),
     Scenario("queue", "benchmarks.bench_queue",
              "QueueService throughput (4 workers), enqueue-to-handle latency p50/p99, drain accounting"),
+    Scenario("events", "benchmarks.bench_events",
+             "inbound Socket.IO event CPU through a Handler vs bare Flask-SocketIO (small and 200 KB)"),
     Scenario("http", "benchmarks.bench_http",
              "JSON POST through a Controller route vs a bare Flask view (in-process WSGI; pywsgi on loopback)"),
     Scenario("socketio", "benchmarks.bench_socketio",
-             "Socket.IO fan-out to 200 clients, SIGTERM with 100 open websockets, RSS per client (gunicorn)"),
+             "Socket.IO fan-out to 200, 1,000 and 5,000 clients, SIGTERM with 100 open websockets, RSS per client "
+             "(gunicorn)"),
     Scenario("project", "benchmarks.bench_project",
-             "boot + shutdown of a generated 50-app project vs importing its modules"),
-    Scenario("memory", "benchmarks.bench_memory", "memory per idle Service and QueueService (10,000 started)"),
+             "boot + shutdown of a generated 50-app project with 50 controllers / 100 routes vs importing its "
+             "modules"),
+    Scenario("memory", "benchmarks.bench_memory",
+             "memory per idle Service and QueueService (10,000 started); idle QueueService wake-ups"),
     Scenario("redis", "benchmarks.bench_redis", "cross-process latency and a durable queue over Redis"),
 )
 
