@@ -55,7 +55,7 @@ import greenlet
 from benchmarks._harness import ScenarioSkipped, have_specter, paired_row, row, scenario_main
 
 SIZES = (1_000, 10_000, 50_000)
-QUICK_SIZES = (200, 2_000)
+QUICK_SIZES = (100, 1_000)
 #: the size whose shutdown is compared with the batched-killall floor
 TEARDOWN_SIZE = 10_000
 #: seconds one boot + shutdown sample may be predicted to take before its size is skipped

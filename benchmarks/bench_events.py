@@ -45,7 +45,7 @@ BARE = "bare Flask-SocketIO @socketio.on"
 
 def _payloads() -> Dict[str, Any]:
     record = {"id": 0, "name": "item-000000", "tags": ["a", "b", "c"], "price": 12.5, "active": True}
-    size = len(json.dumps(record)) + 2  # each record and its ", " separator
+    size = len(json.dumps(record, separators=(",", ":"))) + 1  # as python-socketio encodes it, with its ","
     big = [dict(record, id=i, name=f"item-{i:06d}") for i in range(200 * 1024 // size + 1)]
     return {"small": {"text": "hello", "n": 1}, "200 KB": big}
 
