@@ -11,13 +11,14 @@ started and while the runtime drains.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from flask import Blueprint, jsonify
 
-from ..lifecycle.ownership import resolve_cleanup, unwind
+from ..lifecycle.owner import Owner
 from ..wiring.scope import current_scope
 from .http import JSONErrors, error_response, json_endpoint, normalize_response
 
@@ -84,7 +85,7 @@ class Router:
         self._blueprint = Blueprint(self.name, import_name or type(self).__module__,
                                     url_prefix=self.url_prefix or None)
         self._mounted = False
-        self._cleanups: List[Callable[[], Any]] = []
+        self._life = Owner(f"Router {self.name!r}", _log)
         self._dynamic: List[Tuple[str, Callable[..., Any], RouteSpec]] = []
         self._gate = gate
 
@@ -177,19 +178,21 @@ class Router:
         """Run ``on_unmount`` then the cleanups, last added first."""
         try:
             self.on_unmount()
+        except BaseException as exc:  # noqa: B036 - teardown must go on
+            self._life.report_error(f"on_unmount raised {type(exc).__name__}: {exc}", exc)
         finally:
-            unwind(self._cleanups, _log, f"Router {self.name!r}")
+            self._life.unwind(time.monotonic() + 5.0)
         return self
 
     def add_cleanup(self, fn: Callable[[], Any]) -> "Router":
         if not callable(fn):
             raise TypeError(f"Router {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
-        self._cleanups.append(fn)
+        self._life.push(fn)
         return self
 
     def own(self, resource: Optional[Any], stop_method: Optional[str] = None) -> Optional[Any]:
         if resource is not None:
-            self.add_cleanup(resolve_cleanup(resource, stop_method))
+            self._life.own(resource, stop_method)
         return resource
 
     def require(self, key: str) -> Any:

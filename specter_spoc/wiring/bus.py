@@ -117,6 +117,13 @@ class EventBus:
                 logger.exception("bus listener %r for event %r raised; the other listeners still ran",
                                   callback, event)
 
+    def absorb(self, other: "EventBus") -> None:
+        """Add ``other``'s listeners and taps after this bus's own (a runtime
+        booting alone takes over what plain code subscribed before boot)."""
+        for event, listeners in other._listeners.items():
+            self._listeners[event] = self._listeners.get(event, ()) + listeners
+        self._taps = self._taps + other._taps
+
     def clear(self, event: Optional[str] = None) -> None:
         """Drop every listener, or only those of ``event``."""
         if event is None:
