@@ -204,6 +204,27 @@ class Runtime:
             return resource
         return self._life.own(resource, stop_method)
 
+    def adopt(self, child: Optional[Service], start: bool = True) -> "Runtime":
+        """Own ``child`` directly (started now unless ``start=False``): it is
+        stopped at the very end of shutdown, after every registered service,
+        so what a boot hook adopts (a database, a pool) outlives its users."""
+        if child is None:
+            return self
+        if not isinstance(child, Service):
+            raise TypeError(f"Runtime {self.name!r}: adopt() takes a Service, got {type(child).__name__}. "
+                            "Use own(resource) for other things that need stopping.")
+        if child._owner not in (None, self):
+            raise RuntimeError(f"Runtime {self.name!r}: cannot adopt {child.name!r}, already owned by "
+                               f"{child._owner!r}.")
+        if child._owner is None:
+            child._owner = self
+            child._default_start_timeout = self.start_timeout
+            self._life.push(child._stop_by, f"child {child.name!r}", takes_deadline=True, child=child)
+        if start and not child.running:
+            with self._scope.activate():
+                child.start()
+        return self
+
     def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
               **kwargs: Any) -> Greenlet:
         """Run ``callback`` in a greenlet owned by the runtime (killed and
@@ -642,9 +663,10 @@ class Runtime:
 
     def tree(self) -> Dict[str, Any]:
         """The ownership tree: runtime -> services/controllers -> what they own."""
+        adopted = [c.tree() for c in self._life.children() if isinstance(c, Service)]
         return {"name": self.name, "type": "Runtime", "state": self._state, "running": self.booted,
                 "greenlets": sorted(getattr(g, "spoc_label", repr(g)) for g in self._life.live_greenlets()),
-                "owned": [s.tree() for s in self._services]}
+                "owned": [s.tree() for s in self._services] + adopted}
 
     def get_component(self, type_name: str, name: str) -> Any:
         """SPOC's lookup: the component registered as ``name`` under ``type_name``
