@@ -25,9 +25,9 @@ from .lifecycle.service import Service
 from .lifecycle.teardown import triggers
 from .runtime import EXTENSION_KEY, BootError, Runtime
 from .web.controller import Controller
+from .web.security import GENERATE_KEY_HINT, secret_key_problem
 
-__all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD",
-           "MIN_SECRET_KEY_BYTES"]
+__all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD"]
 
 logger = logging.getLogger("specter_spoc.runtime")
 
@@ -35,10 +35,6 @@ logger = logging.getLogger("specter_spoc.runtime")
 DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 #: Socket.IO message size limit (engine.io max_http_buffer_size) by default
 DEFAULT_SOCKET_MAX_PAYLOAD = 1 * 1024 * 1024
-#: production refuses a SECRET_KEY shorter than this many bytes
-MIN_SECRET_KEY_BYTES = 32
-_WEAK_KEYS = {"changeme", "change-me", "secret", "secret-key", "secretkey", "dev", "development", "test",
-              "default", "password", "your-secret-key", "please-change-me", "x"}
 
 
 def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = None,
@@ -132,7 +128,9 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
     from .project.loader import load_project
 
     loaded_here = not hasattr(project, "installed_apps")
-    proj = load_project(project, mode=mode) if loaded_here else project
+    # a key given in code counts for the project's own production check too
+    env = {"SECRET_KEY": str(config["SECRET_KEY"])} if config and config.get("SECRET_KEY") else None
+    proj = load_project(project, mode=mode, env=env) if loaded_here else project
     try:
         app = _configured_app(proj, config, socketio_options)
     except BaseException:
@@ -153,21 +151,6 @@ def _project_config(proj: Any) -> Dict[str, Any]:
     return {key: getattr(settings, key) for key in dir(settings) if key.isupper()}
 
 
-def check_secret_key(value: Any, mode: str) -> Optional[str]:
-    """Why ``value`` is not acceptable as production's SECRET_KEY, or None."""
-    if mode != "production":
-        return None
-    fix = ("set SECRET_KEY (environment, config/.env or settings.py) to a random value, e.g. "
-           "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))').")
-    if not value or (isinstance(value, str) and not value.strip()):
-        return f"[SPC011] production mode needs a SECRET_KEY: {fix}"
-    raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
-    if len(raw) < MIN_SECRET_KEY_BYTES or raw.strip().lower().decode("latin-1") in _WEAK_KEYS:
-        return (f"[SPC011] the SECRET_KEY is too weak for production ({len(raw)} bytes; at least "
-                f"{MIN_SECRET_KEY_BYTES} random bytes are needed): {fix}")
-    return None
-
-
 def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_options: Dict[str, Any]) -> Any:
     from flask import Flask
     from flask_socketio import SocketIO
@@ -185,9 +168,10 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     wants_debug = app.config.get("DEBUG") if explicit else getattr(proj, "debug", False)
     app.debug = bool(wants_debug) and proj.mode != "production"  # never debug pages in production
     app.register_error_handler(HTTPException, _http_error_as_json)
-    problem = check_secret_key(app.config.get("SECRET_KEY"), proj.mode)
-    if problem:
-        raise BootError(problem)
+    if proj.mode == "production":
+        problem = secret_key_problem(app.config.get("SECRET_KEY"))
+        if problem:
+            raise BootError(f"[SPC011] {problem}: {GENERATE_KEY_HINT}")
     if not app.config.get("SECRET_KEY"):
         logger.warning("no SECRET_KEY configured; using a random key for this %s process "
                        "(sessions will not survive a restart)", proj.mode)

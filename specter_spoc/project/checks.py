@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional, Set, Tuple
 
 from ..web.conflicts import event_conflicts, route_conflicts
+from ..web.security import GENERATE_KEY_HINT, secret_key_problem
 from .diagnostics import Diagnostic, diagnostic
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env", "build", "dist",
@@ -110,16 +111,14 @@ def find_duplicate_events(events: Iterable[Tuple[str, str, Optional[str]]]) -> L
 
 
 def check_secret_key(mode: str, settings: Any, environ: Mapping[str, str]) -> List[Diagnostic]:
-    """SPC011 when ``mode`` is production and no non-empty SECRET_KEY is set."""
+    """SPC011 when ``mode`` is production and the SECRET_KEY is missing or
+    weak (:func:`specter_spoc.web.security.secret_key_problem`)."""
     if mode != "production":
         return []
     value = settings.get("SECRET_KEY") if settings is not None else None
     if not value:
-        value = environ.get("SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
-    if value:
+        value = environ.get("SECRET_KEY") or environ.get("SPOC_SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
+    problem = secret_key_problem(value)
+    if problem is None:
         return []
-    return [diagnostic(
-        "SPC011", "production mode without a SECRET_KEY: sessions and signed cookies would be forgeable.",
-        "set SECRET_KEY in the environment (or .env) and read it in settings: "
-        "SECRET_KEY = os.environ['SECRET_KEY'].", key="SECRET_KEY")]
-
+    return [diagnostic("SPC011", f"{problem}.", GENERATE_KEY_HINT, key="SECRET_KEY")]
