@@ -362,7 +362,7 @@ class Service:
         """
         scope = self._require_running("spawn()")
         _check_callable(callback, "spawn()", self.name)
-        name = label or getattr(callback, "__name__", "task")
+        name = label or str(getattr(callback, "__name__", "task"))
         glet = Greenlet(self._run_supervised, scope, name, callback, args, kwargs)
         self._own_greenlet(glet, name).start()
         return glet
@@ -373,7 +373,7 @@ class Service:
         scope = self._require_running("spawn_later()")
         _check_callable(callback, "spawn_later()", self.name)
         delay = check_seconds(seconds, f"Service {self.name!r}: spawn_later()", allow_zero=True)
-        name = label or getattr(callback, "__name__", "task")
+        name = label or str(getattr(callback, "__name__", "task"))
         glet = Greenlet(self._run_later, scope, name, delay, callback, args, kwargs)
         self._own_greenlet(glet, name).start()
         return glet
@@ -559,11 +559,12 @@ class Service:
         """No restart after this: a supervisor in the middle of its own stop
         is let finish that stop (killing it there would cut the teardown
         short), then it sees the flag; one waiting or starting is killed."""
-        sup = self._supervisor
+        sup: Any = self._supervisor
         self._restart_cancelled = True
         if sup is None or sup is getcurrent():
             return
-        if not sup.dead and self._life.state == STOPPING and self._stopper is sup:
+        mid_stop = self._life.state == STOPPING and self._stopper is sup
+        if mid_stop and not sup.dead:
             sup.join(timeout=self.stop_timeout)
         if not sup.dead:
             sup.kill(block=True, timeout=self.stop_timeout)

@@ -68,7 +68,7 @@ def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -
     clients were disconnected. Never raises."""
     server = getattr(socketio, "server", None)
     eio = _engineio(socketio)
-    if eio is None or not connected_clients(socketio):
+    if server is None or eio is None or not connected_clients(socketio):
         return 0
     body = payload if payload is not None else {"reason": "shutdown", "reconnect": True}
     count = 0
