@@ -32,7 +32,7 @@ from gevent.event import Event
 from .lifecycle.owner import Owner, format_exc, kill_and_join
 from .lifecycle.service import Service
 from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
-from .web.conflicts import event_conflicts, route_conflicts
+from .web.conflicts import RouteIndex, event_conflicts
 from .web.connections import ConnectionTracker
 from .web.controller import Controller
 from .web.handler import INGRESS_KEY
@@ -117,6 +117,8 @@ class Runtime:
         self._escalations: List[str] = []
         self._connections: Optional[ConnectionTracker] = None
         self._wrapped_wsgi: Any = None
+        self._routes = RouteIndex()
+        self._rules_indexed = 0
         #: the SPOC-style project booted with this runtime, if any
         self.project: Any = None
         if app is not None:
@@ -297,21 +299,22 @@ class Runtime:
 
     def _check_duplicate_routes(self, controller: Controller) -> None:
         """A rule+method the app already serves is a BootError naming both
-        owners (variable parts compare by position: <int:id> = <slug>)."""
+        owners (variable parts compare by position: <int:id> = <slug>).
+        Rules the app gained since the last check (from any blueprint or
+        ``@app.route``) are indexed first; each check costs only the new rules."""
         router = controller.router
         if router is None or self._app is None:
             return
+        rules = list(self._app.url_map.iter_rules())
+        for rule in rules[self._rules_indexed:]:
+            self._routes.add(rule.endpoint.split(".", 1)[0], rule.rule, rule.methods)
+        self._rules_indexed = len(rules)
         prefix = (router.url_prefix or "").rstrip("/")
-        mine = [(controller.name, prefix + spec.rule if prefix else spec.rule or "/", spec.methods)
-                for _, spec in router.specs()]
-        if not mine:
-            return
-        shapes = {route_shape for route_shape in (_shape(rule) for _, rule, _ in mine)}
-        served = [(rule.endpoint.split(".", 1)[0], rule.rule, rule.methods)
-                  for rule in self._app.url_map.iter_rules() if _shape(rule.rule) in shapes]
-        conflicts = route_conflicts(served + mine)
-        if conflicts:
-            raise BootError(f"[SPC009] {conflicts[0].describe()}")
+        for _, spec in router.specs():
+            rule = prefix + spec.rule if prefix else spec.rule or "/"
+            conflicts = self._routes.add(controller.name, rule, spec.methods)
+            if conflicts:
+                raise BootError(f"[SPC009] {conflicts[0].describe()}")
 
     def _warn_duplicate_events(self) -> None:
         """Two controllers handling one socket event is legal (the ingress
@@ -683,11 +686,6 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"<Runtime {self.name!r} {self._state}>"
-
-
-def _shape(rule: str) -> str:
-    from .web.conflicts import rule_shape
-    return rule_shape(rule)
 
 
 #: SPECTER's name for the runtime

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-__all__ = ["RouteConflict", "EventConflict", "route_conflicts", "event_conflicts", "rule_shape"]
+__all__ = ["RouteConflict", "EventConflict", "RouteIndex", "route_conflicts", "event_conflicts", "rule_shape"]
 
 _VARIABLE = re.compile(r"<[^>]*>")
 _IMPLICIT = {"HEAD", "OPTIONS"}
@@ -53,20 +53,32 @@ class EventConflict:
     hint = "rename the event in one controller (e.g. prefix it with the app name) or move it to its own namespace."
 
 
+class RouteIndex:
+    """Claimed (rule shape, method) pairs, added to incrementally: checking a
+    new controller costs its own routes, not a rescan of every route."""
+
+    def __init__(self) -> None:
+        self._claimed: Dict[Tuple[str, str], Tuple[str, str]] = {}
+        self._reported: Set[Tuple[str, str, str]] = set()
+
+    def add(self, owner: str, rule: str, methods: Optional[Iterable[str]]) -> List[RouteConflict]:
+        """Claim ``rule`` for ``methods`` (None: GET) on behalf of ``owner``;
+        returns the conflicts with earlier claims (the first claim stays)."""
+        shape = rule_shape(rule)
+        found = []
+        for method in sorted({m.upper() for m in (methods or ["GET"])} - _IMPLICIT):
+            first = self._claimed.setdefault((shape, method), (owner, rule))
+            if first[0] != owner and (first[0], owner, shape) not in self._reported:
+                self._reported.add((first[0], owner, shape))
+                found.append(RouteConflict(method, rule, first[0], first[1], owner))
+        return found
+
+
 def route_conflicts(routes: Iterable[Tuple[str, str, Optional[Iterable[str]]]]) -> List[RouteConflict]:
     """Each URL rule claimed by two owners for an overlapping method.
     ``routes`` yields ``(owner, rule, methods)``; ``methods`` None means GET."""
-    claimed: Dict[Tuple[str, str], Tuple[str, str]] = {}
-    found: List[RouteConflict] = []
-    reported: Set[Tuple[str, str, str]] = set()
-    for owner, rule, methods in routes:
-        shape = rule_shape(rule)
-        for method in sorted({m.upper() for m in (methods or ["GET"])} - _IMPLICIT):
-            first = claimed.setdefault((shape, method), (owner, rule))
-            if first[0] != owner and (first[0], owner, shape) not in reported:
-                reported.add((first[0], owner, shape))
-                found.append(RouteConflict(method, rule, first[0], first[1], owner))
-    return found
+    index = RouteIndex()
+    return [conflict for owner, rule, methods in routes for conflict in index.add(owner, rule, methods)]
 
 
 def event_conflicts(events: Iterable[Tuple[str, str, Optional[str]]]) -> List[EventConflict]:

@@ -20,7 +20,7 @@ from flask import Blueprint, jsonify
 
 from ..lifecycle.owner import Owner
 from ..wiring.scope import current_scope
-from .http import JSONErrors, error_response, json_endpoint, normalize_response
+from .http import JSONErrors, error_response, normalize_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 Gate = Callable[[], Optional[str]]
@@ -147,31 +147,32 @@ class Router:
         return self
 
     def _build_view(self, fn: Callable[..., Any], spec: RouteSpec) -> Callable[..., Any]:
+        """One wrapper per route (not a gate wrapper around a json_endpoint
+        wrapper): the gate check, the call, the envelope, in one frame."""
         gate = self._gate
-        if spec.json_errors:
-            message = spec.json_errors if isinstance(spec.json_errors, str) else None
-            body = json_endpoint(message)(fn)
-        else:
-            @wraps(fn)
-            def body(*args: Any, **kwargs: Any) -> Any:
-                return normalize_response(fn(*args, **kwargs))
-
-        if gate is None:
-            return body
+        json_errors = bool(spec.json_errors)
+        message = spec.json_errors if isinstance(spec.json_errors, str) else "Internal server error"
+        log = logging.getLogger(getattr(fn, "__module__", None) or "specter_spoc.http")
 
         @wraps(fn)
-        def gated(*args: Any, **kwargs: Any) -> Any:
+        def view(*args: Any, **kwargs: Any) -> Any:
+            if gate is not None:
+                try:
+                    reason = gate()
+                except Exception as exc:  # a broken gate must not become a traceback page
+                    return error_response(exc, logger=log)
+                if reason is not None:
+                    response = jsonify({"error": "Service unavailable", "detail": reason})
+                    response.headers["Retry-After"] = "5"
+                    return response, 503
+            if not json_errors:
+                return normalize_response(fn(*args, **kwargs))
             try:
-                reason = gate()
-            except Exception as exc:  # a broken gate must not become a traceback page
-                return error_response(exc)
-            if reason is not None:
-                response = jsonify({"error": "Service unavailable", "detail": reason})
-                response.headers["Retry-After"] = "5"
-                return response, 503
-            return body(*args, **kwargs)
+                return normalize_response(fn(*args, **kwargs))
+            except Exception as exc:
+                return error_response(exc, message=message, logger=log)
 
-        return gated
+        return view
 
     # ownership
     def teardown(self) -> "Router":
