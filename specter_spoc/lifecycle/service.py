@@ -199,13 +199,7 @@ class Service:
                 if timeout is None:
                     self.on_start()
                 else:
-                    exc = ServiceStartTimeout(
-                        f"Service {self.name!r}: on_start() did not return within {timeout:g}s "
-                        f"(start_timeout). Move blocking work into self.spawn(...) or raise start_timeout.")
-                    with gevent.Timeout(timeout, exc):
-                        self.on_start()
-                    if time.monotonic() - started_at > timeout:  # the hook swallowed the timeout
-                        raise exc
+                    self._start_bounded(timeout, started_at)
                 self._after_start()
         except BaseException as exc:
             logger.error("Service %r failed to start: %s; releasing what it had started",
@@ -220,6 +214,25 @@ class Service:
         self._life.started()
         signals.service_started.send(self)
         return self
+
+    def _start_bounded(self, timeout: float, started_at: float) -> None:
+        timer = gevent.Timeout(timeout)
+        timer.start()
+        try:
+            self.on_start()
+        except gevent.Timeout as exc:
+            if exc is not timer:
+                raise
+            raise self._start_timed_out(timeout) from None
+        finally:
+            timer.close()
+        if time.monotonic() - started_at > timeout:  # the hook swallowed the timeout
+            raise self._start_timed_out(timeout)
+
+    def _start_timed_out(self, timeout: float) -> ServiceStartTimeout:
+        return ServiceStartTimeout(
+            f"Service {self.name!r}: on_start() did not return within {timeout:g}s (start_timeout). "
+            "Move blocking work into self.spawn(...) or raise start_timeout.")
 
     def stop(self) -> "Service":
         """Stop and release everything owned; idempotent. When it returns,
