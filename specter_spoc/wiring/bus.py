@@ -107,10 +107,13 @@ class EventBus:
 
     def emit(self, event: str, data: object = None) -> None:
         """Call every listener of ``event`` with ``data``, in subscription order."""
+        listeners = self._listeners.get(event)
         if self._taps:
             for tap in self._taps:
                 tap(event, data)
-        for callback in self._listeners.get(event, ()):
+        elif not listeners:
+            return
+        for callback in listeners or ():
             try:
                 callback(data)
             except Exception:
