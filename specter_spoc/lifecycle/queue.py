@@ -7,12 +7,18 @@ its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
   ``drain_timeout`` for queued *and* in-flight items, then hands whatever is
   left to :meth:`QueueService.on_undelivered`. Nothing accepted is dropped:
   ``accepted == processed + dead_lettered + handed_back`` once stopped.
+  A worker slow to die (a ``finally`` that blocks, a handler that swallows
+  the kill) cannot hold ``stop()`` past its deadline: it is reported as a
+  straggler and its item handed back.
 - **Per-item failure policy.** A raising ``handle_item`` is retried
   ``max_retries`` times with exponential backoff, then given to
-  :meth:`QueueService.on_dead_letter`. A failing item never kills a worker.
-- **Speed.** Nothing is copied or published per item; ``state['queue_size']``
-  is refreshed when read through :meth:`get_state` / :meth:`health`, and by a
-  cheap ``poll_interval`` timer that notifies state subscribers on change.
+  :meth:`QueueService.on_dead_letter`. A failing item never kills a worker,
+  whatever it raises (``asyncio.CancelledError`` included).
+- **No super() needed.** Workers start after ``on_start`` and drain before
+  ``on_stop``, outside the user hooks.
+- **Speed.** ``state['queue_size']`` is a plain dict entry kept exact on
+  every enqueue and take; state subscribers hear it once per hub turn
+  (coalesced), and an idle service has no timer waking it up.
 - **Pluggable transport.** Items live in an in-process gevent queue unless a
   queue backend is configured (``backend=``, or the runtime's default, e.g.
   Redis Streams): same API, durable items. See :mod:`.queue_backend`.
@@ -20,13 +26,17 @@ its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+import time
+from typing import Any, Dict, List, Optional, Set
 
 import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.queue import Empty, Full, JoinableQueue
 
+from .._validate import check_int, check_seconds
+from .backoff import backoff_delay
 from .offload import bind_offload_owner, offload_pool
+from .owner import RUNNING, STARTING, format_exc
 from .queue_backend import MEMORY, QUEUE_BACKEND_KEY, QueueBinding
 from .service import Service
 
@@ -34,16 +44,9 @@ __all__ = ["QueueService"]
 
 logger = logging.getLogger("specter_spoc.queue")
 
-#: exceptions from ``handle_item`` that count as an item failure
-_ITEM_FAILURES = (Exception, gevent.Timeout)
-
-
-def _check_int(value: object, what: str, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"QueueService {name!r}: {what} must be an int, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"QueueService {name!r}: {what} must be >= {minimum}, got {value}.")
-    return value
+#: what ``handle_item`` may raise that is not an item failure: the worker's
+#: own cancellation and the process's exit
+_NOT_ITEM_FAILURES = (GreenletExit, SystemExit, KeyboardInterrupt)
 
 
 class QueueService(Service):
@@ -98,13 +101,9 @@ class QueueService(Service):
         initial_state: Optional[Dict[str, Any]] = None,
         backend: Any = None,
     ) -> None:
-        worker_count = _check_int(worker_count, "worker_count", name, 1)
-        maxsize = _check_int(maxsize, "maxsize", name, 0)
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)):
-            raise TypeError(f"QueueService {name!r}: poll_interval must be seconds as a number, "
-                            f"got {poll_interval!r}.")
-        if poll_interval <= 0:
-            raise ValueError(f"QueueService {name!r}: poll_interval must be > 0, got {poll_interval}.")
+        worker_count = check_int(worker_count, f"QueueService {name!r}: worker_count", 1)
+        maxsize = check_int(maxsize, f"QueueService {name!r}: maxsize", 0)
+        poll_interval = check_seconds(poll_interval, f"QueueService {name!r}: poll_interval")
         state: Dict[str, Any] = {"queue_size": 0, "worker_count": worker_count}
         if initial_state is not None and not isinstance(initial_state, dict):
             raise TypeError(f"QueueService {name!r}: initial_state must be a dict or None, "
@@ -112,6 +111,8 @@ class QueueService(Service):
         state.update(initial_state or {})
         super().__init__(name, state)
         self.worker_count = worker_count
+        #: how often a queue backend refreshes its figures (the in-process
+        #: queue needs no polling: its size is kept exact)
         self.poll_interval = float(poll_interval)
         #: the underlying gevent queue (SPECTER exposes it as ``queue``)
         self.queue: JoinableQueue = JoinableQueue(maxsize=maxsize or None)
@@ -119,6 +120,8 @@ class QueueService(Service):
         self._accepting = True
         self._closed = False
         self._workers: List[Greenlet] = []
+        self._handling: Dict[Greenlet, Any] = {}
+        self._abandoned: Set[Greenlet] = set()
         self._interrupted: List[Any] = []
         self._accepted = 0
         self._processed = 0
@@ -126,6 +129,7 @@ class QueueService(Service):
         self._dead_lettered = 0
         self._handed_back = 0
         self._rejected = 0
+        self._size_pending = False
         if backend is not None:
             self.backend = backend
         self._binding: Optional[QueueBinding] = None
@@ -147,30 +151,43 @@ class QueueService(Service):
 
     # -------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
+        """Override freely; the workers start after it returns (calling
+        ``super().on_start()`` is harmless, as in SPECTER)."""
+
+    def on_stop(self) -> None:
+        """Override freely; the queue has drained before it runs (calling
+        ``super().on_stop()`` is harmless)."""
+
+    on_stop._spoc_noop = True  # type: ignore[attr-defined]
+
+    def _after_start(self) -> None:
         self._accepting = True
         self._closed = False
         self._binding = None
+        self._abandoned = set()
         backend = self._resolve_backend()
         if backend is not None:
             self._start_binding(backend)
             return
-        # runs after the workers are killed, even when a subclass's on_stop
-        # forgets super(): whatever is left is handed back, never dropped
+        # released after the workers are killed: whatever is left is handed
+        # back, never dropped
         self.add_cleanup(self._hand_back_leftovers)
         self._workers = [self.spawn(self._work, label=f"worker-{i + 1}")
                          for i in range(self.worker_count)]
-        self.interval(self._refresh_state, self.poll_interval)
         self.on_workers_started()
 
-    def on_stop(self) -> None:
-        """Stop accepting, call ``on_workers_stopping()``, drain, hand back
-        leftovers. Subclasses overriding this should call ``super().on_stop()``."""
+    def _before_stop(self, deadline: float) -> None:
+        """Stop accepting, call ``on_workers_stopping()``, drain within the
+        budget (the user's ``on_stop`` runs after, with the queue empty)."""
         self._accepting = False
         try:
             self.on_workers_stopping()
         except Exception:
             logger.exception("QueueService %r: on_workers_stopping() raised; draining anyway", self.name)
-        budget = max(0.0, min(float(self.drain_timeout), self.stop_timeout - float(self.stop_margin) / 2))
+        remaining = max(0.0, deadline - time.monotonic() - float(self.stop_margin) / 2)
+        budget = min(float(self.drain_timeout), remaining)
+        if getcurrent() in self._handling:  # stop() from inside a handler: its own item cannot finish first
+            budget = 0.0
         if self._binding is not None:
             try:
                 if not self._binding.drain(budget):
@@ -180,23 +197,22 @@ class QueueService(Service):
             finally:
                 self._close_binding()
             return
-        try:
-            if not self.queue.join(timeout=budget):
-                logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
-                               "in flight; handing them back", self.name, budget,
-                               self.queue.qsize(), self.in_flight_count())
-        finally:
-            self._hand_back_leftovers()
+        if not self.queue.join(timeout=budget):
+            logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
+                           "in flight; handing them back", self.name, budget,
+                           self.queue.qsize(), self.in_flight_count())
 
     def _hand_back_leftovers(self) -> None:
-        """Kill workers still mid-item, then hand every queued or interrupted
-        item to ``on_undelivered``. Idempotent."""
+        """Hand every queued or interrupted item, and the item of a worker
+        that outlived its kill, to ``on_undelivered``. Runs after the workers
+        were killed and joined; idempotent."""
         self._accepting = False
-        current = getcurrent()
-        live = [g for g in self._workers if not g.dead and g is not current]
-        if live:
-            gevent.killall(live, block=True, timeout=max(0.1, float(self.stop_margin) / 2))
         leftovers, self._interrupted = self._interrupted, []
+        for worker, item in list(self._handling.items()):
+            if not worker.dead:  # a straggler: its item is handed back, its late result not counted
+                self._abandoned.add(worker)
+                leftovers.append(item)
+                del self._handling[worker]
         while True:
             try:
                 item = self.queue.get_nowait()
@@ -205,7 +221,7 @@ class QueueService(Service):
             self.queue.task_done()
             leftovers.append(item)
         self._closed = True
-        self._refresh_state()
+        self._note_size()
         if leftovers:
             self._handed_back += len(leftovers)
             try:
@@ -232,12 +248,11 @@ class QueueService(Service):
         binding = backend.bind(self)
         self._binding = binding
         self._binding_closed = False
-        # after the workers are killed, even when a subclass's on_stop forgets super()
+        # after the workers are killed, even when the drain did not run
         self.add_cleanup(self._close_binding)
         self._workers = list(binding.start())
         if self.queue.qsize():
             self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
-        self.interval(self._refresh_state, self.poll_interval)
         self.on_workers_started()
 
     def _hand_over_early_items(self, binding: QueueBinding) -> None:
@@ -274,7 +289,9 @@ class QueueService(Service):
         Queue backends call this from their worker greenlets."""
         try:
             self.handle_item(item)
-        except _ITEM_FAILURES as exc:
+        except _NOT_ITEM_FAILURES:
+            raise
+        except BaseException as exc:  # noqa: B036 - CancelledError & co. fail the item, not the worker
             return self._after_failure(item, exc)
         self._processed += 1
         return None
@@ -310,6 +327,7 @@ class QueueService(Service):
                 # a blocked put landed after the drain finished: take it back out
                 self._take_back_late_item()
                 return False
+            self._note_size()
             return True
         self._rejected += 1
         logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
@@ -375,18 +393,36 @@ class QueueService(Service):
         get = queue.get
         done = queue.task_done
         handle = self.handle_item
+        handling = self._handling
+        me = getcurrent()
+        state = self.state
         while True:
             item = get()
+            handling[me] = item
+            if self._subscribers:
+                self._note_size()
+            else:
+                state["queue_size"] = queue.qsize()
             try:
                 try:
                     handle(item)
+                    failed = None
+                except _NOT_ITEM_FAILURES:
+                    raise
+                except BaseException as exc:  # noqa: B036 - a failing item never kills the worker
+                    failed = exc
+                if me in self._abandoned:  # handed back at a stop this worker outlived
+                    return
+                if failed is None:
                     self._processed += 1
-                except _ITEM_FAILURES as exc:
-                    self._after_failure(item, exc)
+                else:
+                    self._after_failure(item, failed)
             except GreenletExit:
-                self._interrupted.append(item)
+                if me not in self._abandoned:
+                    self._interrupted.append(item)
                 raise
             finally:
+                handling.pop(me, None)
                 done()
 
     def _after_failure(self, item: Any, exc: BaseException) -> Optional[BaseException]:
@@ -394,15 +430,17 @@ class QueueService(Service):
         exception after ``on_dead_letter`` ran."""
         attempt = 0
         while attempt < self.max_retries:
-            delay = min(float(self.max_retry_backoff), float(self.retry_backoff) * (2 ** attempt))
+            delay = backoff_delay(attempt, float(self.retry_backoff), float(self.max_retry_backoff))
             attempt += 1
             self._retried += 1
-            logger.warning("QueueService %r: item %r raised %s: %s; retry %d/%d in %.2fs", self.name,
-                           item, type(exc).__name__, exc, attempt, self.max_retries, delay)
-            gevent.sleep(delay)
+            logger.warning("QueueService %r: item %r raised %s; retry %d/%d in %.2fs", self.name,
+                           item, format_exc(exc), attempt, self.max_retries, delay)
+            self.clock.sleep(delay)
             try:
                 self.handle_item(item)
-            except _ITEM_FAILURES as again:
+            except _NOT_ITEM_FAILURES:
+                raise
+            except BaseException as again:  # noqa: B036
                 exc = again
             else:
                 self._processed += 1
@@ -430,10 +468,19 @@ class QueueService(Service):
         return offload_pool(self, size=self.offload_workers).run(fn, *args, **kwargs)
 
     # ------------------------------------------------------------------ state
-    def _refresh_state(self) -> None:
-        size = self.pending_count()
-        if self.state.get("queue_size") != size:
-            self.set_state({"queue_size": size})
+    def _note_size(self) -> None:
+        """Keep ``state['queue_size']`` exact; tell subscribers once per hub
+        turn however many items moved (a burst of 10,000 enqueues is one
+        notification, not 10,000)."""
+        self.state["queue_size"] = self.pending_count()
+        if self._subscribers and not self._size_pending:
+            self._size_pending = True
+            gevent.get_hub().loop.run_callback(self._publish_size)
+
+    def _publish_size(self) -> None:
+        self._size_pending = False
+        self.state["queue_size"] = self.pending_count()
+        self._notify()
 
     def get_state(self) -> Dict[str, Any]:
         """A copy of the state, with ``queue_size`` read now."""
@@ -454,20 +501,30 @@ class QueueService(Service):
             "rejected": self._rejected,
         }
 
+    def workers_alive(self) -> int:
+        return sum(1 for g in self._workers if not g.dead)
+
     def health(self) -> Dict[str, Any]:
+        """Service health plus queue figures; ``degraded`` when fewer workers
+        are alive than ``worker_count`` while running."""
         report = super().health()
         self.state["queue_size"] = self.pending_count()
+        alive = self.workers_alive()
+        running = self.lifecycle_state in (RUNNING, STARTING)
         report.update(
             worker_count=self.worker_count,
-            workers_alive=sum(1 for g in self._workers if not g.dead),
+            workers_alive=alive,
             accepting=self._accepting,
-            draining=self._running and not self._accepting,
+            draining=self.running and not self._accepting,
             queue_size=self.state["queue_size"],
             stats=self.stats(),
         )
+        if report["status"] == "ok" and running and self._workers and alive < len(self._workers):
+            report["status"] = "degraded"
+            report["reason"] = f"{alive} of {len(self._workers)} workers alive"
         if self._binding is not None:
             backend = self._binding.health()
             report["backend"] = backend
-            if report["status"] == "ok" and self._running and backend.get("status") == "degraded":
+            if report["status"] == "ok" and running and backend.get("status") == "degraded":
                 report["status"] = "degraded"
         return report
