@@ -97,7 +97,7 @@ _CHILD = r'''
 import sys, time, json, importlib
 from gevent import monkey
 monkey.patch_all()
-import specter_spoc, specter_spoc.project, specter_spoc.runtime, flask_socketio  # fixed cost, not timed
+import specter_spoc, specter_spoc.project, flask_socketio  # fixed cost, not timed
 mode, root = sys.argv[1], sys.argv[2]
 modules = json.loads(sys.argv[3])
 apps, routes_per_app = int(sys.argv[4]), int(sys.argv[5])
@@ -114,7 +114,7 @@ elif mode == "load":
     project.close()
 else:
     project = specter_spoc.project.load_project(root, mode="test")
-    app = specter_spoc.runtime.create_app(project)
+    app = specter_spoc.create_app(project)
     runtime = app.extensions["specter_spoc"]
     routes = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/app")]
     assert len(routes) == apps * routes_per_app, (len(routes), routes[:5])
