@@ -75,10 +75,15 @@ class _Started:
 
     def __init__(self) -> None:
         self.count = 0
+        self.parked: List[greenlet.greenlet] = []
 
     def park(self) -> None:
         self.count += 1
+        self.parked.append(greenlet.getcurrent())
         gevent.sleep(600)
+
+    def all_dead(self) -> bool:
+        return all(g.dead for g in self.parked)
 
 
 def _service_class(base: type, started: _Started) -> type:
@@ -173,9 +178,10 @@ def _specter_cycle(n: int) -> Dict[str, float]:
     finally:
         shutdown_s, _ = _timed(manager.shutdown, f"specter shutdown {n}")
     alive = len(_live_greenlets()) - before
-    deadline = time.monotonic() + 10  # SPECTER kills without joining: let its greenlets die before the next sample
-    while len(_live_greenlets()) > before and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30  # SPECTER kills without joining: let its greenlets die before the next sample
+    while not started.all_dead() and time.monotonic() < deadline:
         gevent.sleep(0.01)
+    gevent.sleep(0.05)
     return {"boot": boot_s, "shutdown": shutdown_s, "alive": alive}
 
 
