@@ -54,6 +54,8 @@ class Scenario:
     name: str
     module: str
     what: str
+    #: seconds the module may run (None: :data:`TIMEOUT`); the big ones get more
+    timeout: Optional[float] = None
 
 
 SCENARIOS = (
@@ -62,7 +64,7 @@ SCENARIOS = (
              "runtime.bus.emit (vs SPECTER and a plain loop)"),
     Scenario("boot", "benchmarks.bench_boot",
              "boot + shutdown through boot() at 1k/10k/50k services vs SPECTER, growth law, shutdown vs "
-             "batched killall"),
+             "batched killall", timeout=1800.0),
     Scenario("core", "benchmarks.bench_core",
              "EventBus emit with 1/3/10 listeners; start/stop of 1000 services and live greenlets after stop"),
     Scenario("queue", "benchmarks.bench_queue",
@@ -73,7 +75,7 @@ SCENARIOS = (
              "JSON POST through a Controller route vs a bare Flask view (in-process WSGI; pywsgi on loopback)"),
     Scenario("socketio", "benchmarks.bench_socketio",
              "Socket.IO fan-out to 200, 1,000 and 5,000 clients, SIGTERM with 100 open websockets, RSS per client "
-             "(gunicorn)"),
+             "(gunicorn)", timeout=1800.0),
     Scenario("project", "benchmarks.bench_project",
              "boot + shutdown of a generated 50-app project with 50 controllers / 100 routes vs importing its "
              "modules"),
@@ -327,7 +329,7 @@ def collect_module(name: str, *, repeats: int = 5, quick: bool = False, isolate:
     if isolate:
         if options:
             raise ValueError("options= needs isolate=False (they are passed to run() in this process)")
-        limit = timeout if timeout is not None else (QUICK_TIMEOUT if quick else TIMEOUT)
+        limit = timeout if timeout is not None else (QUICK_TIMEOUT if quick else (sc.timeout or TIMEOUT))
         result = _run_isolated(sc, repeats, quick, limit)
     else:
         result = _run_here(sc, repeats, quick, options)
@@ -462,7 +464,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", metavar="PATH", help="also write the Markdown table")
     parser.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run")
     parser.add_argument("--timeout", type=float, default=None,
-                        help=f"seconds per scenario module (default {TIMEOUT:.0f}, {QUICK_TIMEOUT:.0f} quick)")
+                        help=f"seconds per scenario module (default {TIMEOUT:.0f}, boot and socketio 1800; "
+                             f"{QUICK_TIMEOUT:.0f} quick)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     return parser
