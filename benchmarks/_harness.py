@@ -120,10 +120,13 @@ def judge(ratio: Optional[float], goal_max: Optional[float], spread: Optional[Tu
 
 def row(scenario: str, ours: Optional[float], baseline_name: str, baseline: Optional[float], unit: str,
         repeats: int, note: str = "", *, goal: str = "", goal_max: Optional[float] = None,
-        goal_of: str = "ratio", spread: Optional[Tuple[float, float]] = None) -> Dict[str, object]:
+        goal_of: str = "ratio", spread: Optional[Tuple[float, float]] = None,
+        better: Optional[str] = None) -> Dict[str, object]:
     """One result row. ``goal`` is the text of the goal (e.g. "issue 16 #2:
     <= 1.0x SPECTER"), ``goal_max`` the bound on the ratio (or on ``ours``
-    with ``goal_of="ours"``); ``spread`` the (min, max) per-repeat ratio."""
+    with ``goal_of="ours"``); ``spread`` the (min, max) per-repeat ratio;
+    ``better`` "lower" or "higher" when the unit alone would mislead (a unit
+    ending in ``/s`` reads as a rate, higher is better, unless told)."""
     ratio = (ours / baseline) if ours is not None and baseline else None
     out: Dict[str, object] = {"scenario": scenario, "ours": ours, "baseline": baseline_name,
                               "baseline_value": baseline, "ratio": ratio, "unit": unit, "repeats": repeats,
@@ -132,6 +135,8 @@ def row(scenario: str, ours: Optional[float], baseline_name: str, baseline: Opti
         out.update(goal=goal, goal_max=goal_max, goal_of=goal_of)
     if spread is not None:
         out["spread"] = [spread[0], spread[1]]
+    if better is not None:
+        out["better"] = better
     return out
 
 

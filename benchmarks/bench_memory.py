@@ -208,7 +208,7 @@ def _wakeup_rows(quick: bool) -> List[Dict[str, Any]]:
     ours = _spawn("ours-queue", count, "wakeups", window)
     theirs = _spawn("specter-queue", count, "wakeups", window) if _have_specter() else None
     return [row(f"wake-ups per second of an idle QueueService ({count} idle, {window:g} s window)", ours, SPECTER,
-                theirs, "wake-ups/s", 1, goal=WAKEUP_GOAL, goal_max=0.0, goal_of="ours",
+                theirs, "wake-ups/s", 1, goal=WAKEUP_GOAL, goal_max=0.0, goal_of="ours", better="lower",
                 note="switches into any greenlet but the hub and main (greenlet.settrace), per service; "
                      "SPECTER's worker wakes from get(timeout=poll_interval)")]
 

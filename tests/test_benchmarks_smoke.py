@@ -149,3 +149,11 @@ def test_quick_suite_of_the_issue_16_rows_gives_a_verdict_for_every_goal(tmp_pat
         "inbound socket event, 200 KB payload, Handler on a booted app"}
     assert "goals:" in done.stdout and "spread" in done.stdout
     assert time.monotonic() - started < 60, "the quick issue-16 rows should stay a smoke test (< 20 s on a quiet machine)"
+
+
+def test_a_per_second_count_that_should_be_low_is_not_read_as_a_rate() -> None:
+    from benchmarks._harness import row
+
+    [r] = runner.normalize_rows([row("wake-ups", 0.0, "specter", 2.0, "wake-ups/s", 1, better="lower",
+                                     goal="none when idle", goal_max=0.0, goal_of="ours")], repeats=1)
+    assert r["better"] == "lower" and r["verdict"] == "ahead" and r["status"] == "PASS"
