@@ -396,7 +396,9 @@ def _header_lines(machine: Dict[str, Any]) -> List[str]:
     return [
         f"date: {machine['date']} (commit {machine['commit']})",
         f"machine: {machine['cores']} cores ({machine['usable_cores']} usable), {machine['cpu']}, "
-        f"{machine['platform']}" + (f", load average at start {load[0]}" if load else ""),
+        f"{machine['platform']}" + (f", load average at start {load[0]}" if load else "")
+        + (f", at end {machine['load_average_end'][0]}" if machine.get("load_average_end") else "")
+        + (f", run took {machine['run_minutes']:.1f} min" if machine.get("run_minutes") else ""),
         f"python {machine['python']}; {versions}",
         f"reproduce: {REPRODUCE}",
     ]
@@ -423,18 +425,22 @@ def render_text(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> s
             lines.append(f"{'':10}  goal {r['goal']}: {r.get('status') or 'n/a'}")
         if r.get("note"):
             lines.append(f"{'':10}  note: {r['note']}")
-    goals = [r for r in all_rows(results) if r.get("goal")]
-    if goals:
-        counts = {k: sum(1 for r in goals if r.get("status") == k)
-                  for k in ("PASS", "FAIL", "spread too wide to judge")}
-        lines += ["", "goals: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-                  + (f", {len(goals) - sum(counts.values())} without a figure" if len(goals) > sum(counts.values())
-                     else "")]
+    if any(r.get("goal") for r in all_rows(results)):
+        lines += ["", "goals: " + goal_counts(results)]
     return "\n".join(lines)
 
 
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def goal_counts(results: Sequence[Dict[str, Any]]) -> str:
+    """``"3 PASS, 20 FAIL, 1 spread too wide to judge"`` over the rows with a goal."""
+    goals = [r for r in all_rows(results) if r.get("goal")]
+    counts = {k: sum(1 for r in goals if r.get("status") == k) for k in ("PASS", "FAIL", "spread too wide to judge")}
+    text = ", ".join(f"{n} {k}" for k, n in counts.items())
+    missing = len(goals) - sum(counts.values())
+    return text + (f", {missing} without a figure" if missing else "")
 
 
 def render_markdown(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> str:
@@ -448,6 +454,7 @@ def render_markdown(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) 
             r["suite"], r["scenario"], fmt(r["ours"]), r["baseline"], fmt(r["baseline_value"]), fmt(r["ratio"]),
             fmt_spread(r.get("spread")), r.get("goal", ""), r.get("status") or r["verdict"], r["repeats"] or "",
             r["unit"], r.get("note", ""))) + " |")
+    out += ["", f"Goals: {goal_counts(results)}."]
     return "\n".join(out) + "\n"
 
 
@@ -493,6 +500,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown:
         _parser().error(f"unknown scenario(s) {unknown}; choose from {sorted(known)}")
     machine = machine_info()
+    started = time.monotonic()
     results = []
     for name in names:
         print(f"[{name}] running ({scenario(name).what}) ...", file=sys.stderr, flush=True)
@@ -502,6 +510,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if result.get("log") and result["status"] in ("failed", "timeout"):
             print(result["log"], file=sys.stderr)
         results.append(result)
+    if hasattr(os, "getloadavg"):
+        machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    machine["run_minutes"] = (time.monotonic() - started) / 60
     print(render_text(machine, results))
     if args.markdown:
         Path(args.markdown).write_text(render_markdown(machine, results))
