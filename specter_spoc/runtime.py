@@ -227,6 +227,11 @@ class Runtime:
                 child.start()
         return self
 
+    def _adopt_task(self, task: Any) -> None:
+        if isinstance(task, Greenlet):
+            task.spoc_label = f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120]
+            self._life.adopt_greenlet(task)
+
     def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
               **kwargs: Any) -> Greenlet:
         """Run ``callback`` in a greenlet owned by the runtime (killed and
@@ -348,6 +353,8 @@ class Runtime:
                 self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
                 if self._socketio is not None:
                     self._ingress.attach(self._socketio)
+                    self._life.push(sio.own_background_tasks(self._socketio, self._adopt_task),
+                                    "Engine.IO background tasks")
                 self._warn_duplicate_events()
                 self._start_pending()
                 if self._socketio is not None:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import gevent
 
 __all__ = ["SHUTDOWN_EVENT", "FLUSH_TIMEOUT", "SUPPORTED_ENGINEIO", "connected_clients", "disconnect_clients",
-           "stop_background_tasks"]
+           "stop_background_tasks", "own_background_tasks"]
 
 logger = logging.getLogger("specter_spoc.socketio")
 
@@ -90,6 +90,30 @@ def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -
             logger.exception("disconnecting Socket.IO clients failed")
     gevent.sleep(0)
     return count
+
+
+def own_background_tasks(socketio: Any, adopt: Callable[[Any], Any]) -> Callable[[], None]:
+    """Hand every background task Engine.IO starts from now on (per-session
+    ping and writer greenlets, its service task) to ``adopt``, so the
+    runtime that owns the server kills and joins them at shutdown: a
+    session's ping greenlet otherwise sleeps on for ``ping_interval``
+    (25 s) after its session closed. Returns the function that undoes it."""
+    eio = _engineio(socketio)
+    if eio is None or not callable(getattr(eio, "start_background_task", None)):
+        return lambda: None
+    original = eio.start_background_task
+
+    def start_background_task(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        task = original(target, *args, **kwargs)
+        adopt(task)
+        return task
+
+    eio.start_background_task = start_background_task
+
+    def restore() -> None:
+        if eio.__dict__.get("start_background_task") is start_background_task:
+            del eio.start_background_task
+    return restore
 
 
 def stop_background_tasks(socketio: Any) -> None:
