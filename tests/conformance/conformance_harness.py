@@ -114,6 +114,17 @@ def reset_globals(mod: ModuleType) -> None:
         mod.registry.clear()
 
 
+class _NoAtexit:
+    """Stands in for the ``atexit`` module inside SPECTER's manager during the
+    suite: every manager registers a process-exit shutdown that nothing can
+    unregister, keeping each test's app alive until exit (and slowing every
+    later test's leak check). The harness shuts each manager down itself."""
+
+    @staticmethod
+    def register(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        return fn
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, message: str = "condition") -> Any:
     """Poll ``predicate`` cooperatively until it is truthy; fail after ``timeout``."""
     import time

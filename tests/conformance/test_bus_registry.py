@@ -152,13 +152,13 @@ def test_provide_twice_needs_replace(impl):
     assert reg.resolve("k") == 2
 
 
-@pytest.mark.parametrize("key", ["", "   ", None, 3])
-def test_keys_must_be_non_empty_strings(impl, key):
+def test_keys_must_be_non_empty_strings(impl):
     reg = impl.mod.SPECTERRegistry()
-    with pytest.raises(TypeError):
-        reg.provide(key, 1)
-    with pytest.raises(TypeError):
-        reg.resolve(key)
+    for key in ("", "   ", None, 3):
+        with pytest.raises(TypeError):
+            reg.provide(key, 1)
+        with pytest.raises(TypeError):
+            reg.resolve(key)
 
 
 def test_owner_must_have_add_cleanup_and_entry_goes_when_owner_stops(impl):
