@@ -40,6 +40,9 @@ ROW_SOCKET_ERRORS = "Socket handler exceptions"
 ROW_QUEUE_DRAIN = "`QueueService.stop()`"
 ROW_QUEUE_COALESCED = "`QueueService` `queue_size` notifications"
 ROW_PROCESS_PID = "`ManagedProcess.pid`"
+ROW_CACHE_NONE = "`Cache` and `None`"
+ROW_OPERATION_500 = "`Operation.run` on an unexpected exception"
+ROW_MODEL_SET_THROUGH = "`Model.set` through a non-dict"
 
 _app_names = itertools.count(1)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance_harness import ROW_STRICT_COERCION
+from conformance_harness import ROW_OPERATION_500, ROW_STRICT_COERCION
 
 
 def _cast(impl):
@@ -195,6 +195,10 @@ def test_operation_unhandled_exception_is_a_500_outcome(impl):
 
     out = Boom().run()
     assert out.ok is False and out.status == 500
+    if impl.difference(ROW_OPERATION_500):
+        assert "missing" not in out.error and out.meta["error_id"] in out.error
+    else:
+        assert out.error == "'missing'"
 
 
 def test_operation_returned_outcome_passes_through_and_helpers(impl):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gevent
 import pytest
 
-from conformance_harness import wait_until
+from conformance_harness import ROW_CACHE_NONE, ROW_MODEL_SET_THROUGH, wait_until
 
 
 # -------------------------------------------------------------------- Store
@@ -299,3 +299,28 @@ def test_cache_owned_by_a_service_is_destroyed_on_stop(impl):
     cache.set(1)
     svc.stop()
     assert cache.get() is None and impl.mod.bus.listener_count("dep") == 0
+
+
+def test_cache_none(impl):
+    cache = impl.mod.create_cache("c")
+    calls = []
+    cache.set(None)
+    valid_after_set_none = cache.is_valid()
+    cache.get_or_compute(lambda: calls.append(1))
+    cache.get_or_compute(lambda: calls.append(1))
+    if impl.difference(ROW_CACHE_NONE):
+        assert valid_after_set_none and cache.get("d") is None and calls == []
+    else:
+        assert not valid_after_set_none and cache.get("d") == "d" and calls == [1, 1]
+    cache.destroy()
+
+
+def test_model_set_through_a_scalar(impl):
+    model = impl.mod.create_model("m", {"a": 5})
+    if impl.difference(ROW_MODEL_SET_THROUGH):
+        with pytest.raises(TypeError, match="a"):
+            model.set("a.b", 1)
+        assert model.get() == {"a": 5}
+    else:
+        model.set("a.b", 1)
+        assert model.get() == {"a": {"b": 1}}
