@@ -3,8 +3,8 @@
 Every error a JSON route can produce becomes ``{"error": "<what went wrong>",
 ...details}`` with the right status:
 
-- :class:`HTTPError` -> its status (payload merged into the body);
-- ``SchemaError`` -> 400 with ``errors`` = every bad field;
+- :class:`HTTPError` -> its status (payload merged into the body); a
+  ``SchemaError`` is one: 400 with ``errors`` = every bad field;
 - werkzeug ``HTTPException`` (``abort(404)``, body too large, ...) -> its code;
 - anything else -> 500 with a generic message. The traceback goes to the log,
   never to the client, unless the app runs in debug mode.
@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, o
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..contracts.errors import HTTPError as HTTPError  # defined in contracts (a lower layer); re-exported here
 from ..contracts.outcome import Outcome
 from .errors import error_body
 
@@ -26,32 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 P = TypeVar("P", bound=Mapping[str, Any])
 
 _log = logging.getLogger("specter_spoc.http")
-
-
-class HTTPError(Exception):
-    """An error with an HTTP status, rendered as a JSON envelope.
-
-    Example::
-
-        raise HTTPError("post 7 does not exist", 404)
-        raise HTTPError("slow down", status=429, payload={"retry_after": 3})
-    """
-
-    def __init__(self, message: str, status_code: int = 400, *, status: Optional[int] = None,
-                 payload: Optional[Mapping[str, Any]] = None, log_message: Optional[str] = None,
-                 log_level: int = logging.WARNING) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = int(status if status is not None else status_code)
-        self.payload = dict(payload or {})
-        self.log_message = log_message
-        self.log_level = log_level
-
-    def to_response(self) -> Any:
-        """``(jsonify(body), status)`` for Flask."""
-        body = dict(self.payload)
-        body.setdefault("error", self.message)
-        return jsonify(body), self.status_code
 
 
 def _debug() -> bool:

@@ -131,8 +131,20 @@ class Registry:
                 self.provide(key, value)
 
     def clear(self) -> None:
-        """Remove every entry (waiters keep waiting)."""
+        """Remove every entry and reject every pending :meth:`wait_for`.
+
+        A waiter cannot be served by a registry that is being emptied (at
+        shutdown, or between tests), so it gets a ``RuntimeError`` at once
+        instead of blocking until its timeout, or forever without one.
+        """
         self._entries.clear()
+        waiters, self._waiters = self._waiters, {}
+        for key, pending in waiters.items():
+            for waiter in pending:
+                waiter.set_exception(RuntimeError(
+                    f"registry.wait_for({key!r}) was cancelled: the registry was cleared "
+                    "(its runtime shut down) before anything provided the key. Provide "
+                    f"{key!r} before clearing, or stop waiting when the runtime stops."))
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries

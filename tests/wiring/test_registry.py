@@ -75,3 +75,18 @@ def test_wait_for_is_cooperative_and_times_out() -> None:
     with pytest.raises(TimeoutError, match="'never'"):
         reg.wait_for("never", timeout=0.02)
     assert reg.wait_for("late") == 42
+
+
+def test_clear_rejects_pending_waiters_with_runtime_error() -> None:
+    reg = Registry()
+    waiters = [gevent.spawn(reg.wait_for, "db", 30), gevent.spawn(reg.wait_for, "cache")]
+    gevent.sleep(0)
+    reg.provide("other", 1)
+    reg.clear()
+    for waiter in waiters:
+        waiter.join(2)
+        assert waiter.dead and isinstance(waiter.exception, RuntimeError)
+    assert "registry was cleared" in str(waiters[0].exception) and "'db'" in str(waiters[0].exception)
+    assert reg.list() == [] and reg._waiters == {}
+    reg.provide("db", 2)  # nothing left waiting; provide just registers
+    assert reg.wait_for("db", 0.1) == 2
