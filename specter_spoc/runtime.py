@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
@@ -377,7 +377,7 @@ class Runtime:
         """Start registered services not started yet, by (priority, registration
         order). Repeats, because starting one (e.g. the project's hooks) may
         register more; those start in the same boot."""
-        attempted: set = set()
+        attempted: Set[int] = set()
         while True:
             pending = [(s.priority, i, s) for i, s in enumerate(self._services) if id(s) not in attempted]
             if not pending:

@@ -46,7 +46,7 @@ def error_body(exc: BaseException, *, message: str = "Internal server error", de
         return {"error": exc.description or exc.name}, exc.code or 500
     if isinstance(exc, HTTPError):
         return exc.body(), exc.status_code
-    body = {"error": message}
+    body: Dict[str, Any] = {"error": message}
     if debug:
         body["exception"] = f"{type(exc).__name__}: {exc}"
         body["traceback"] = traceback.format_exception(type(exc), exc, exc.__traceback__)
