@@ -33,22 +33,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from ...project.masking import mask_text
+from ..._masking import mask_url
 
 __all__ = ["RedisConnection", "Backoff", "mask_url", "CONNECTION_ERRORS", "require_gevent_patch"]
 
 logger = logging.getLogger("specter_spoc.contrib.redis")
-
-
-def mask_url(url: object) -> str:
-    """``url`` with any password (``user:pw@``) and secret query parameter
-    (``?password=...``) replaced by ``********``; for logs and health. A
-    scheme-less ``user:pw@host`` (a mistyped URL) loses everything before
-    the ``@``."""
-    text = mask_text(str(url))
-    if "@" in text and "://" not in text and not any(c.isspace() for c in text):
-        text = "********@" + text.rsplit("@", 1)[1]
-    return text
 
 
 #: exceptions meaning "Redis is unreachable right now": refused or reset
