@@ -17,9 +17,13 @@ connection, in this order:
    attachments) larger than the ingress's ``max_payload_bytes`` is answered
    with an error ack, status 413. The size is the one of the raw packet,
    measured once when it arrives: nothing is re-encoded to measure it.
-2. **in-flight bound** (``max_in_flight``): a connection with that many events
+2. **text**: a string anywhere in the payload holding a lone UTF-16
+   surrogate (``"\\ud800"`` is valid JSON but not text: UTF-8, SQLite and
+   hashing cannot take it) gets status 400 naming the argument path
+   (``args[0].title``); an O(1) check per string for ASCII text.
+3. **in-flight bound** (``max_in_flight``): a connection with that many events
    still running gets status 429 for the next ones until some finish.
-3. **rate limit** (``rate_limit`` events per second, token bucket holding at
+4. **rate limit** (``rate_limit`` events per second, token bucket holding at
    most ``rate_burst``): over the rate, status 429.
 
 An event over a limit never reaches a greenlet, a handler or a Flask
@@ -44,6 +48,8 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any, Callable, Dict, List, Optional, Protocol
+
+from ..contracts._coerce import find_lone_surrogate, holds_lone_surrogate
 
 logger = logging.getLogger("specter_spoc.socket")
 
@@ -162,6 +168,12 @@ class EventGuard:
                          f"Payload of {conn.size} bytes is larger than the {ceiling}-byte limit; "
                          "send smaller events")
             return None
+        if holds_lone_surrogate(data):
+            where = find_lone_surrogate(data[1:], "args") or "the event name"
+            self._refuse(conn, eio_sid, sid, namespace or "/", id, data, 400,
+                         f"{where} holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; "
+                         "send UTF-8 text", {"errors": {where: "holds a lone UTF-16 surrogate"}})
+            return None
         bound = limits.max_in_flight
         if bound is not None and conn.in_flight >= bound:
             return self._excess(conn, eio_sid, sid, namespace or "/", id, data,
@@ -218,11 +230,11 @@ class EventGuard:
         return None
 
     def _refuse(self, conn: _Connection, eio_sid: str, sid: str, namespace: str, id: Optional[int],
-                data: List[Any], status: int, message: str) -> None:
+                data: List[Any], status: int, message: str, extra: Optional[Dict[str, Any]] = None) -> None:
         self.refused += 1
         conn.refused += 1
         event = data[0] if data and isinstance(data[0], str) else ""
-        body = {"ok": False, "event": event, "error": message, "status": status}
+        body = {"ok": False, "event": event, "error": message, "status": status, **(extra or {})}
         server = self.server
         if id is not None:
             server._send_packet(eio_sid, server.packet_class(self._ack_type, namespace=namespace, id=id,
