@@ -53,7 +53,7 @@ from gevent.event import Event
 from gevent.queue import Empty, Full, Queue
 
 from ...lifecycle.service import Service
-from .connection import CONNECTION_ERRORS, RedisConnection, require_gevent_patch
+from .connection import RedisConnection, require_gevent_patch
 
 __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]
 
@@ -113,7 +113,7 @@ class RedisBusBridge(Service):
 
     def __init__(self, url: str, shared: Iterable[str] = (), *, channel: str = DEFAULT_BUS_CHANNEL,
                  name: str = "redis-bus", max_pending: int = 10000, flush_timeout: float = 1.0,
-                 connect_timeout: float = 2.0, backoff_max: float = 2.0) -> None:
+                 connect_timeout: float = 2.0, backoff_max: float = 2.0, require_at_boot: bool = False) -> None:
         super().__init__(name)
         if not isinstance(channel, str) or not channel:
             raise TypeError(f"RedisBusBridge {name!r}: channel must be a non-empty str, got {channel!r}.")
@@ -122,6 +122,8 @@ class RedisBusBridge(Service):
         self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, retries=0)
         self.channel = channel
+        #: raise at start when Redis is unreachable (else start degraded and reconnect)
+        self.require_at_boot = bool(require_at_boot)
         self.max_pending = max_pending
         self.flush_timeout = float(flush_timeout)
         self._patterns: Tuple[str, ...] = ()
@@ -170,6 +172,8 @@ class RedisBusBridge(Service):
     def on_start(self) -> None:
         require_gevent_patch(f"RedisBusBridge {self.name!r}")
         self.connection.reopen()
+        if self.require_at_boot:
+            self.connection.probe()
         self._origin = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._outbox = Queue(maxsize=self.max_pending)
         self._overflowing = False
@@ -238,26 +242,29 @@ class RedisBusBridge(Service):
                 except Empty:
                     break
             self._sending = len(batch)
-            try:
-                if len(batch) == 1:
-                    conn.client.publish(self.channel, batch[0])
-                else:
-                    pipe = conn.client.pipeline(transaction=False)
-                    for message in batch:
-                        pipe.publish(self.channel, message)
-                    pipe.execute()
-            except CONNECTION_ERRORS as exc:
-                # at-most-once: never resend what Redis may have taken already
-                self._counts["dropped"] += len(batch)
-                conn.failed(exc)
-                gevent.sleep(conn.backoff_delay())
-                continue
-            finally:
-                self._sending = 0
-            conn.ok()
-            self._counts["published"] += len(batch)
-            if self._overflowing and outbox.qsize() < self.max_pending // 2:
-                self._overflowing = False
+            # at-most-once: a batch whose publish failed is dropped, never
+            # resent (Redis may have taken part of it already)
+            with conn.retrying(lambda exc, lost=len(batch): self._drop(lost)):
+                try:
+                    self._publish(batch)
+                finally:
+                    self._sending = 0
+                self._counts["published"] += len(batch)
+                if self._overflowing and outbox.qsize() < self.max_pending // 2:
+                    self._overflowing = False
+
+    def _publish(self, batch: List[str]) -> None:
+        client = self.connection.client
+        if len(batch) == 1:
+            client.publish(self.channel, batch[0])
+            return
+        pipe = client.pipeline(transaction=False)
+        for message in batch:
+            pipe.publish(self.channel, message)
+        pipe.execute()
+
+    def _drop(self, count: int) -> None:
+        self._counts["dropped"] += count
 
     # ------------------------------------------------------------ incoming
     def _start_subscriber(self) -> None:
@@ -288,33 +295,32 @@ class RedisBusBridge(Service):
                 gevent.sleep(self.connection.backoff_delay())
 
     def _subscribe_loop(self) -> None:
-        conn = self.connection
+        """Subscribe and deliver; after an outage, subscribe again."""
         while True:
-            pubsub = None
+            with self.connection.retrying():
+                self._listen()
+
+    def _listen(self) -> None:
+        conn = self.connection
+        pubsub = conn.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                conn.ok()
+                if message is None:
+                    continue
+                kind = message.get("type")
+                if kind == "message":
+                    self._deliver(message.get("data"))
+                elif kind == "subscribe":
+                    self._ready.set()  # Redis confirmed: from now on nothing is missed
+        finally:
+            self._ready.clear()
             try:
-                pubsub = conn.client.pubsub()
-                pubsub.subscribe(self.channel)
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    conn.ok()
-                    if message is None:
-                        continue
-                    kind = message.get("type")
-                    if kind == "message":
-                        self._deliver(message.get("data"))
-                    elif kind == "subscribe":
-                        self._ready.set()  # Redis confirmed: from now on nothing is missed
-            except CONNECTION_ERRORS as exc:
-                self._ready.clear()
-                conn.failed(exc)
-                gevent.sleep(conn.backoff_delay())
-            finally:
-                self._ready.clear()
-                if pubsub is not None:
-                    try:
-                        pubsub.close()
-                    except Exception:  # pragma: no cover - closing a dead socket
-                        pass
+                pubsub.close()
+            except Exception:  # pragma: no cover - closing a dead socket
+                pass
 
     def wait_ready(self, timeout: Optional[float] = None) -> bool:
         """Wait until Redis confirmed this bridge's subscription (events
