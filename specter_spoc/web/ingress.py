@@ -155,35 +155,8 @@ class SocketIngress:
         return self
 
     def configure_from(self, config: Mapping[str, Any]) -> "SocketIngress":
-        """Apply the settings ``SOCKETIO_MAX_IN_FLIGHT`` (default
-        :data:`DEFAULT_MAX_IN_FLIGHT`; ``0`` or ``"none"`` for unbounded),
-        ``SOCKETIO_RATE_LIMIT`` (events per second per connection, default
-        none), ``SOCKETIO_RATE_BURST`` and ``SOCKETIO_ON_EXCESS``
-        (``"refuse"`` or ``"disconnect"``) from a Flask config or any mapping;
-        strings (from ``.env``) are accepted. Raises ValueError naming the key."""
-        def number(key: str, default: Any, kind: Callable[[Any], Any]) -> Any:
-            value = config.get(key, default)
-            if isinstance(value, str):
-                text = value.strip().lower()
-                if text in ("", "none", "off", "0"):
-                    return None
-                try:
-                    value = kind(text)
-                except ValueError:
-                    raise ValueError(f"{key} must be a number, got {value!r}.") from None
-            if value == 0 and not isinstance(value, bool):
-                return None
-            return value
-
-        try:
-            return self.configure(
-                max_in_flight=number("SOCKETIO_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, int),
-                rate_limit=number("SOCKETIO_RATE_LIMIT", None, float),
-                rate_burst=number("SOCKETIO_RATE_BURST", None, int),
-                on_excess=str(config.get("SOCKETIO_ON_EXCESS") or "refuse").strip().lower())
-        except ValueError as exc:
-            raise ValueError(f"socket event limits in the settings: {exc} (keys SOCKETIO_MAX_IN_FLIGHT, "
-                             "SOCKETIO_RATE_LIMIT, SOCKETIO_RATE_BURST, SOCKETIO_ON_EXCESS)") from None
+        """:meth:`configure` from settings (see :func:`socket_limits`)."""
+        return self.configure(**socket_limits(config))
 
     @property
     def guard(self) -> Optional[EventGuard]:
@@ -455,3 +428,43 @@ class SocketIngress:
             logger.debug("could not emit %r for %r", self.error_event, event_name)
         return body
 
+
+def socket_limits(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The per-connection event limits a Flask config (or any mapping) asks
+    for, as keyword arguments of :meth:`SocketIngress.configure`:
+
+    - ``SOCKETIO_MAX_IN_FLIGHT``: events one connection may have running at
+      once (default :data:`DEFAULT_MAX_IN_FLIGHT`; ``0`` or ``"none"``: unbounded);
+    - ``SOCKETIO_RATE_LIMIT``: events per second per connection (default none);
+    - ``SOCKETIO_RATE_BURST``: events at once under the rate (default: the rate);
+    - ``SOCKETIO_ON_EXCESS``: ``"refuse"`` (error ack 429) or ``"disconnect"``.
+
+    Strings (from ``.env``) are accepted. Validates everything before
+    anything is applied, so an app factory can call it before booting;
+    raises ValueError naming the key and what to write instead."""
+    def number(key: str, default: Any, kind: Callable[[str], Any]) -> Any:
+        value = config.get(key, default)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("", "none", "off", "0"):
+                return None
+            try:
+                value = kind(text)
+            except ValueError:
+                raise ValueError(f"{key} must be a number, got {value!r}.") from None
+        if value == 0 and not isinstance(value, bool):
+            return None
+        return value
+
+    try:
+        limits = {
+            "max_in_flight": number("SOCKETIO_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, int),
+            "rate_limit": number("SOCKETIO_RATE_LIMIT", None, float),
+            "rate_burst": number("SOCKETIO_RATE_BURST", None, int),
+            "on_excess": str(config.get("SOCKETIO_ON_EXCESS") or "refuse").strip().lower(),
+        }
+        SocketIngress(name="settings").configure(**limits)  # the same checks, on a throwaway
+    except ValueError as exc:
+        raise ValueError(f"socket event limits in the settings: {exc} (keys SOCKETIO_MAX_IN_FLIGHT, "
+                         "SOCKETIO_RATE_LIMIT, SOCKETIO_RATE_BURST, SOCKETIO_ON_EXCESS)") from None
+    return limits
