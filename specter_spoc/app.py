@@ -25,6 +25,7 @@ from .lifecycle.service import Service
 from .lifecycle.teardown import triggers
 from .runtime import EXTENSION_KEY, BootError, Runtime
 from .web.controller import Controller
+from .web.ingress import socket_limits
 from .web.security import GENERATE_KEY_HINT, secret_key_problem
 
 __all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD"]
@@ -180,6 +181,10 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     if origins == "*" and proj.mode == "production":
         logger.warning("CORS_ALLOWED_ORIGINS='*': any web page may open Socket.IO connections to this app")
     payload_limit = int(app.config.get("SOCKETIO_MAX_PAYLOAD") or DEFAULT_SOCKET_MAX_PAYLOAD)
+    try:
+        limits = socket_limits(app.config)
+    except ValueError as exc:
+        raise BootError(str(exc)) from None
     options: Dict[str, Any] = {
         "async_mode": "gevent",
         "cors_allowed_origins": origins if origins else None,
@@ -204,6 +209,7 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     # one setting, two limits: the ingress answers an error ack just below the
     # size at which Engine.IO drops the connection (its packet framing counts too)
     runtime.socket_ingress.max_payload_bytes = int(payload_limit * 0.95)
+    runtime.socket_ingress.configure(**limits)
     return app
 
 
