@@ -358,6 +358,9 @@ class Runtime:
                     self._ingress.attach(self._socketio)
                     self._life.push(sio.own_background_tasks(self._socketio, self._adopt_task),
                                     "Engine.IO background tasks")
+                    monitor = sio.message_queue_monitor(self._socketio)
+                    if monitor is not None and self.get_service(monitor.name) is None:
+                        self.register_service(monitor)
                 self._warn_duplicate_events()
                 self._start_pending()
                 if self._socketio is not None:
