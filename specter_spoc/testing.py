@@ -144,11 +144,10 @@ class _ServiceTracker:
         self._signals: Any = None
 
     def connect(self) -> None:
-        if self._signals is not None:
-            return
         signals = sys.modules.get("specter_spoc.wiring.signals")
-        if signals is None:
+        if signals is None or signals is self._signals:
             return
+        self.disconnect()  # a re-imported package (pytester restores sys.modules) has new signals
         self._signals = signals
         signals.service_started.connect(self._started, weak=False)
         signals.service_stopped.connect(self._stopped, weak=False)
@@ -223,7 +222,10 @@ class _LeakState:
 
 
 _state_key = pytest.StashKey[_LeakState]()
-_freeze_depth = [0]  # nested pytest sessions (pytester) share the interpreter's gc
+#: nested pytest sessions (pytester) share the interpreter's gc: only the
+#: outermost checked test unfreezes (inner tests freeze again, which hides
+#: from the outer test's scan what it created before running them)
+_freeze_depth = [0]
 
 
 def _alive_greenlets() -> Dict[int, Any]:
@@ -370,16 +372,20 @@ class _Found:
                 pass
 
 
+#: pauses between looks at what is still running (~0.5 s in all)
+_POLL_DELAYS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.1, 0.1, 0.1)
+
+
 def _poll(find: Callable[[], _Found]) -> _Found:
     """``find()`` until it finds nothing, for up to ~1 s: a greenlet or
     service that is just finishing gets the chance to."""
     found = _Found()
-    for attempt in range(25):
+    for delay in _POLL_DELAYS:
         _settle()
         found = find()
         if not found:
             return found
-        _cooperative_sleep()(min(0.005 * (attempt + 1), 0.05))
+        _cooperative_sleep()(delay)
     return found
 
 
@@ -425,8 +431,8 @@ def _reset_default_scope() -> None:
         scope.reset_default_scope()
 
 
-@pytest.hookimpl(tryfirst=True, specname="pytest_runtest_protocol")
-def _checked_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Optional[bool]:
+@pytest.hookimpl(tryfirst=True, specname="pytest_runtest_protocol")  # a second impl of the hook
+def pytest_runtest_protocol_leak_checked(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Optional[bool]:
     """Runs the test's setup, call and teardown, then the leak check, and only
     then reports, so a leak fails the test itself. Tests without the check
     go through pytest's own protocol untouched."""
@@ -438,8 +444,7 @@ def _checked_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Opt
     state.services.connect()
     ihook = item.ihook
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    if _freeze_depth[0] == 0:
-        gc.freeze()  # what exists now is not this test's: hide it from the scans
+    gc.freeze()  # what exists now is not this test's: hide it from the scans
     _freeze_depth[0] += 1
     state.checking = True
     try:
