@@ -41,6 +41,7 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import stat
 import sys
 import time
 import weakref
@@ -177,7 +178,7 @@ class _Snapshot:
     greenlets: Dict[int, Any]
     threads: Dict[int, Any]
     children: Set[int]
-    sockets: Set[str]
+    sockets: Set[Tuple[int, int]]
 
 
 @dataclass
@@ -188,7 +189,7 @@ class _Owned:
     greenlets: "weakref.WeakSet[Any]" = field(default_factory=weakref.WeakSet)
     threads: Dict[int, Any] = field(default_factory=dict)
     children: Set[int] = field(default_factory=set)
-    sockets: Set[str] = field(default_factory=set)
+    sockets: Set[Tuple[int, int]] = field(default_factory=set)
 
 
 class _LeakState:
@@ -262,60 +263,62 @@ def _alive_threads() -> Dict[int, Any]:
 
 
 def _children() -> Set[int]:
+    """Child processes (zombies too) of this process's threads."""
     pids: Set[int] = set()
-    try:
-        for tid in os.listdir("/proc/self/task"):
+    threading = sys.modules.get("threading")
+    tids = {os.getpid()}
+    if threading is not None:
+        tids.update(t.native_id for t in threading.enumerate() if getattr(t, "native_id", None))
+    for tid in tids:
+        try:
             with open(f"/proc/self/task/{tid}/children") as fh:
                 pids.update(int(p) for p in fh.read().split())
-    except OSError:
-        pass
+        except OSError:
+            continue
     return pids
 
 
-def _socket_inodes() -> Set[str]:
-    """Inodes of the sockets this process has open (listening or not: the
-    LISTEN table is only read when a new one appears)."""
-    inodes: Set[str] = set()
+def _socket_inodes() -> Set[Tuple[int, int]]:
+    """``(fd, inode)`` of the sockets this process has open; which of them
+    listen is only asked about new ones (``/proc/net/tcp`` is too slow to
+    read per test)."""
+    found: Set[Tuple[int, int]] = set()
     try:
         fds = os.listdir("/proc/self/fd")
     except OSError:
-        return inodes
-    for fd in fds:
+        return found
+    for name in fds:
+        fd = int(name)
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
+            st = os.fstat(fd)
         except OSError:
             continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes
-
-
-def _listening(inodes: Set[str]) -> Dict[str, str]:
-    """``{inode: "host:port"}`` for those of ``inodes`` that are listening TCP sockets."""
-    found: Dict[str, str] = {}
-    if not inodes:
-        return found
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as fh:
-                next(fh)
-                for line in fh:
-                    parts = line.split()
-                    if parts[3] == "0A" and parts[9] in inodes:
-                        found[parts[9]] = _address(parts[1])
-        except (OSError, StopIteration):
-            continue
+        if stat.S_ISSOCK(st.st_mode):
+            found.add((fd, st.st_ino))
     return found
 
 
-def _address(hex_address: str) -> str:
-    host, port = hex_address.split(":")
-    if len(host) == 8:
-        host = socket.inet_ntop(socket.AF_INET, bytes.fromhex(host)[::-1])
-    else:
-        host = "[" + socket.inet_ntop(socket.AF_INET6, b"".join(bytes.fromhex(host[i:i + 8])[::-1]
-                                                                for i in range(0, 32, 8))) + "]"
-    return f"{host}:{int(port, 16)}"
+def _listening(sockets: Set[Tuple[int, int]]) -> Dict[str, str]:
+    """``{inode: "host:port"}`` for those of ``sockets`` that are listening."""
+    import _socket  # the C socket: no gevent watcher for a probe
+
+    found: Dict[str, str] = {}
+    for fd, inode in sockets:
+        try:
+            probe = _socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            if probe.type == socket.SOCK_STREAM and probe.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                address = probe.getsockname()
+                found[str(inode)] = (f"[{address[0]}]:{address[1]}" if probe.family == socket.AF_INET6
+                                     else f"{address[0]}:{address[1]}" if isinstance(address, tuple)
+                                     else str(address))
+        except OSError:
+            pass
+        finally:
+            probe.close()
+    return found
 
 
 def _settle() -> None:
