@@ -653,51 +653,33 @@ def _http_error_as_json(exc: Any) -> Any:
     return response
 
 
-def _listener(host: str, port: int) -> Any:
-    """A listening socket with TCP_NODELAY, which accepted sockets inherit:
-    pywsgi writes headers and body separately, and with Nagle's algorithm the
-    body waits for a delayed ACK (~40 ms per keep-alive request)."""
-    from gevent import socket as gsocket
-
-    family = gsocket.AF_INET6 if ":" in host else gsocket.AF_INET
-    sock = gsocket.socket(family, gsocket.SOCK_STREAM)
-    try:
-        sock.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
-        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None) -> None:
+def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None,
+          listener: Optional[Any] = None, log: Optional[Any] = None) -> None:
     """Serve a booted app on gevent's WSGI server (websockets through
-    gevent-websocket when installed) until SIGTERM or SIGINT, then shut the
-    runtime down (clients get the final event) and stop the server.
+    simple-websocket, or gevent-websocket when installed) until SIGTERM or
+    SIGINT, then shut the runtime down (clients get the final event) and
+    stop the server.
 
     Call ``gevent.monkey.patch_all()`` first, as the ``specter-spoc run``
-    command does. ``ready`` (an Event) is set once the server listens.
+    command does. ``ready`` (an Event) is set once the server listens;
+    ``listener`` is an already bound socket (then host/port are unused);
+    ``log`` a logger for the access log (none by default).
     """
     import signal
 
     from gevent.pywsgi import WSGIServer
 
+    from .web.devserver import listen, websocket_handler_class
+
     runtime: Runtime = app.extensions[EXTENSION_KEY]
-    try:
-        from geventwebsocket.handler import WebSocketHandler
-        handler_class: Any = WebSocketHandler
-    except ImportError:  # pragma: no cover - gevent-websocket is a dependency
-        from gevent.pywsgi import WSGIHandler as handler_class
-    listener = _listener(host, port)
-    server = WSGIServer(listener, app, handler_class=handler_class, log=None)
+    listener = listener if listener is not None else listen(host, port)
+    server = WSGIServer(listener, app, handler_class=websocket_handler_class(), log=log)
     stop = Event()
     runtime._triggers.uninstall()  # this loop owns the signals now
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
     try:
         server.start()
-        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
+        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, server.server_host, server.server_port,
                        app.config.get("SPOC_MODE", "?"))
         if ready is not None:
             ready.set()
