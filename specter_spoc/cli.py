@@ -268,7 +268,7 @@ def apps_command(session: Session, as_json: bool) -> None:
                         "skipped": dict(project.skipped_apps)})
             return
         _report_diagnostics(project)
-        click.echo(f"{_state(project)}, {len(project.apps)} app(s):")
+        click.echo(f"mode {project.mode} ({'strict' if project.strict else 'lenient'}), {len(project.apps)} app(s):")
         for index, info in enumerate(project.apps, 1):
             deps = ", ".join(info.depends_on) or "-"
             click.echo(f"{index:>3}. {info.name:<16} module={info.module} depends_on={deps} "
@@ -456,7 +456,7 @@ def _run_reloader(session: Session, host: str, port: int) -> int:
     click.echo(f" * specter-spoc serving on {devserver.url_of(listener)}, restarting when files under "
                f"{', '.join(str(r.resolve()) for r in roots)} change (CTRL+C to stop)", err=True)
     try:
-        code = devserver.run_with_reloader(argv, listener, roots,
+        code = devserver.run_with_reloader(argv, listener, roots, final_codes=(EXIT_NO_RESTART,),
                                            echo=lambda line: click.echo(f" * {line}", err=True))
     finally:
         listener.close()

@@ -667,13 +667,10 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optiona
     """
     import signal
 
-    from gevent.pywsgi import WSGIServer
-
-    from .web.devserver import listen, websocket_handler_class
+    from .web.devserver import listen, make_server
 
     runtime: Runtime = app.extensions[EXTENSION_KEY]
-    listener = listener if listener is not None else listen(host, port)
-    server = WSGIServer(listener, app, handler_class=websocket_handler_class(), log=log)
+    server = make_server(listener if listener is not None else listen(host, port), app, log=log)
     stop = Event()
     runtime._triggers.uninstall()  # this loop owns the signals now
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]

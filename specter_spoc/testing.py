@@ -620,14 +620,13 @@ def spoc_live_server(spoc_app: "Flask") -> Iterator[LiveServer]:
     """``spoc_app`` on a free 127.0.0.1 port (``.url``, ``.port``); needs
     ``spoc_gevent_patch = true`` so clients in the test yield to the server."""
     from gevent import monkey
-    from gevent.pywsgi import WSGIServer
 
-    from .web.devserver import listen, websocket_handler_class
+    from .web.devserver import listen, make_server
 
     if not monkey.is_module_patched("socket"):
         raise pytest.UsageError("spoc_live_server serves in this process and needs gevent monkey-patching: set "
                                 "spoc_gevent_patch = true in [tool.pytest.ini_options]")
-    server = WSGIServer(listen("127.0.0.1", 0), spoc_app, handler_class=websocket_handler_class(), log=None)
+    server = make_server(listen("127.0.0.1", 0), spoc_app)
     server.start()
     live = LiveServer(spoc_app, server)
     try:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Container, Dict, Iterable, List, Mapping, Optional, Sequence
 
 #: logger of the development access log (one line per request)
 ACCESS_LOGGER = "specter_spoc.access"
@@ -53,6 +53,23 @@ def websocket_handler_class() -> type:
         from gevent.pywsgi import WSGIHandler
         return WSGIHandler
     return WebSocketHandler  # type: ignore[no-any-return]
+
+
+def make_server(listener: Any, app: Any, *, log: Optional[logging.Logger] = None) -> Any:
+    """gevent's WSGIServer for ``app`` on ``listener`` with the matching
+    handler class; ``log`` receives one access-log line per request (both
+    handler classes write it there: gevent-websocket's reads
+    ``server.logger``, gevent's ``server.log``)."""
+    from gevent.pywsgi import WSGIServer
+
+    server = WSGIServer(listener, app, handler_class=websocket_handler_class(), log=log)
+    server.logger = log if log is not None else _SILENT
+    return server
+
+
+#: gevent-websocket's handler logs to ``server.logger`` even without a log
+_SILENT = logging.Logger("specter_spoc.access.off")
+_SILENT.disabled = True
 
 
 def listen(host: str = "127.0.0.1", port: int = 5000, *, backlog: int = 1024) -> Any:
@@ -217,12 +234,13 @@ def watch_and_restart(roots: Sequence[Path], on_change: Callable[[List[str]], No
 
 
 def run_with_reloader(argv: Sequence[str], listener: Any, roots: Sequence[Path], *,
-                      interval: float = 0.5, echo: Callable[[str], None] = print) -> int:
+                      interval: float = 0.5, echo: Callable[[str], None] = print,
+                      final_codes: Container[int] = ()) -> int:
     """The ``--reload`` parent: run ``argv`` as a child serving on the
     inherited ``listener`` and start it again whenever it exits with
     :data:`RELOAD_EXIT` (a file changed). When the child fails to start
     (a syntax error, a configuration error), wait for the next change
-    instead of exiting. SIGTERM/SIGINT are passed to the child; returns the
+    instead of exiting, unless its status is one of ``final_codes``. SIGTERM/SIGINT are passed to the child; returns the
     child's final exit status.
     """
     fd = listener.fileno()
@@ -246,6 +264,8 @@ def run_with_reloader(argv: Sequence[str], listener: Any, roots: Sequence[Path],
                 return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
             if code == RELOAD_EXIT:
                 continue
+            if code in final_codes:
+                return code
             echo(f"server exited with status {code}; waiting for a file change to restart")
             before = watched_files(roots)
             while stop["signal"] is None and not changed(before, watched_files(roots)):
