@@ -49,9 +49,11 @@ class RunProcess:
         regex = re.compile(pattern)
 
         def found() -> Optional[re.Match]:
-            if self.proc.poll() is not None and self._reader.dead:
+            exited = self.proc.poll() is not None and self._reader.dead
+            match = next((m for m in map(regex.search, list(self.lines)) if m), None)
+            if match is None and exited:
                 raise AssertionError(f"run exited with {self.proc.returncode}:\n{self.log()}")
-            return next((m for m in map(regex.search, list(self.lines)) if m), None)
+            return match
         return wait_until(found, timeout=timeout, interval=0.05, what=f"{pattern!r} in:\n{self.log()}")
 
     def url(self) -> str:
