@@ -194,3 +194,24 @@ def _try_json(url: str) -> Optional[dict]:
         return get_json(url)
     except OSError:
         return None
+
+
+DEFAULT_INSTALL = str(Path(__file__).resolve().parents[1] / "e2e" / "default_install")
+
+
+@pytest.mark.parametrize("install", ["default", "with gevent-websocket"])
+def test_run_serves_websocket_only_clients(project: Path, run_process, sio_clients, install: str) -> None:
+    """serve() picks the handler engineio expects: gevent's own with
+    simple-websocket (default install), gevent-websocket's when installed."""
+    env = {"PYTHONPATH": DEFAULT_INSTALL} if install == "default" else {}
+    server = run_process("--port", "0", cwd=project, env=env)
+    client = sio_clients()
+    added: list = []
+    client.on("core:added", added.append)
+    client.connect(server.url(), transports=["websocket"], wait_timeout=10)
+    assert client.transport() == "websocket"
+    ack = client.call("core:add", {"title": "over a websocket"}, timeout=10)
+    assert ack["title"] == "over a websocket"
+    wait_until(lambda: added == [ack], timeout=5, what="the broadcast")
+    assert server.stop() == 0
+    assert "Traceback" not in server.log(), server.log()
