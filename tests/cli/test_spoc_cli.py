@@ -279,6 +279,7 @@ def test_flask_spoc_acts_on_the_app_named_by_app_not_the_working_directory(proje
     assert refused.returncode == 2 and "drop --project" in refused.stderr
 
 
+@pytest.mark.e2e
 def test_run_serves_http_and_stops_on_sigterm(project_dir, free_port):
     proc = subprocess.Popen([str(VENV_BIN / "specter-spoc"), "run", "--project", str(project_dir),
                              "--port", str(free_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

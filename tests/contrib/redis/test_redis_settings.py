@@ -9,7 +9,7 @@ from specter_spoc.contrib.redis import RedisBusBridge, RedisQueueBackend, redis_
 from specter_spoc.lifecycle.queue_backend import QUEUE_BACKEND_KEY
 from specter_spoc.runtime import BootError, create_app
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 APP_SERVICES = '''
 from specter_spoc import QueueService
