@@ -121,7 +121,10 @@ class Session:
                 raise ConfigurationError(f"the Flask app {app.name!r} was booted without a project "
                                          f"(boot(app, socketio) with no project=); this command lists a "
                                          f"project's contents: boot it with create_app(PATH) or project=PATH.")
-            yield project
+            try:
+                yield project
+            finally:
+                app.extensions["specter_spoc"].shutdown()  # the command ends the app flask loaded for it
             return
         from .project.loader import load_project
 
@@ -295,10 +298,12 @@ def components_command(session: Session, type_name: Optional[str], as_json: bool
         lifecycle = {name for name, _ in project.lifecycle_components()}
         data: Dict[str, List[Dict[str, Any]]] = {}
         for kind in types:
-            data[kind] = [{"name": name, "object": repr(project.components.info(kind, name).obj),
-                           "meta": dict(project.components.info(kind, name).meta),
-                           "booted_by_runtime": name in lifecycle}
-                          for name in project.components.of_type(kind)]
+            data[kind] = []
+            for name in project.components.of_type(kind):
+                info = project.components.info(kind, name)
+                if info is not None:
+                    data[kind].append({"name": name, "object": repr(info.obj), "meta": dict(info.meta),
+                                       "booted_by_runtime": name in lifecycle})
         if as_json:
             _emit_json(data)
             return

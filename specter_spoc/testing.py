@@ -93,7 +93,7 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
 
 def _cooperative_sleep() -> Callable[[float], None]:
     gevent = sys.modules.get("gevent")
-    return gevent.sleep if gevent is not None else time.sleep  # type: ignore[no-any-return]
+    return gevent.sleep if gevent is not None else time.sleep
 
 
 # ------------------------------------------------------------------- options
@@ -479,7 +479,9 @@ def _fail(reports: List[pytest.TestReport], problems: List[str]) -> None:
         call.longrepr = message
     elif call is not None:
         call.sections.append(("specter_spoc leak check", message))
-    else:  # setup failed or skipped: the teardown report carries it
+    elif reports[0].failed:  # setup failed: its error report carries it too
+        reports[0].sections.append(("specter_spoc leak check", message))
+    else:  # setup skipped: the teardown report carries it
         teardown = reports[-1]
         teardown.outcome = "failed"
         teardown.longrepr = message

@@ -47,12 +47,14 @@ class PortInUseError(OSError):
 def websocket_handler_class() -> type:
     """The pywsgi handler that matches python-engineio's WebSocket choice
     (see the module docstring)."""
+    import importlib
+
     try:
-        from geventwebsocket.handler import WebSocketHandler
+        module = importlib.import_module("geventwebsocket.handler")
     except ImportError:
-        from gevent.pywsgi import WSGIHandler
-        return WSGIHandler
-    return WebSocketHandler  # type: ignore[no-any-return]
+        module = importlib.import_module("gevent.pywsgi")
+        return module.WSGIHandler  # type: ignore[no-any-return]
+    return module.WebSocketHandler  # type: ignore[no-any-return]
 
 
 def make_server(listener: Any, app: Any, *, log: Optional[logging.Logger] = None) -> Any:
@@ -246,8 +248,8 @@ def run_with_reloader(argv: Sequence[str], listener: Any, roots: Sequence[Path],
     fd = listener.fileno()
     os.set_inheritable(fd, True)
     env = {**os.environ, SERVER_FD_ENV: str(fd)}
-    stop = {"signal": None}
-    child: Dict[str, Optional[subprocess.Popen]] = {"proc": None}
+    stop: Dict[str, Optional[int]] = {"signal": None}
+    child: Dict[str, Optional["subprocess.Popen[bytes]"]] = {"proc": None}
 
     def forward(signum: int, _frame: Any) -> None:
         stop["signal"] = signum

@@ -254,6 +254,11 @@ class Hello(Controller):
 
         def test_socketio(spoc_socketio_client):
             assert spoc_socketio_client.emit("hello:ping", 7, callback=True) == {"pong": 7}
+
+        def test_live_server(spoc_live_server):
+            import requests
+            assert spoc_live_server.url == f"http://127.0.0.1:{spoc_live_server.port}"
+            assert requests.get(spoc_live_server.url + "/hello/", timeout=5).json() == {"hello": "world"}
     ''')
     result = pytester.runpytest("-v")
-    assert outcomes(result) == {"passed": 2}, result.stdout.str()
+    assert outcomes(result) == {"passed": 3}, result.stdout.str()

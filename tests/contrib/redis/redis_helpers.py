@@ -21,6 +21,8 @@ from typing import Dict, Iterator, List, Optional
 import redis
 import requests
 
+from specter_spoc.testing import free_port, wait_until
+
 HERE = Path(__file__).parent
 VENV_BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
