@@ -8,6 +8,18 @@ from typing import Any
 import pytest
 
 
+#: fixtures that start a real server (gunicorn, redis-server, the dev server):
+#: every test using one is marked ``e2e``; tests starting one inline carry the mark themselves
+SERVER_FIXTURES = frozenset({"gunicorn_server", "redis_server", "redis_server_with_password", "redis_with_password",
+                             "cluster", "worker_processes", "blog_server", "spoc_live_server"})
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") is None and not SERVER_FIXTURES.isdisjoint(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 def caplog_errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """caplog capturing ERROR and up from specter_spoc."""

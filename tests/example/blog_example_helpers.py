@@ -24,7 +24,7 @@ def _load_e2e_helpers() -> Any:
 
 
 e2e = _load_e2e_helpers()
-free_port = e2e.free_port
+from specter_spoc.testing import free_port  # noqa: E402
 Server = e2e.Server
 
 

@@ -44,12 +44,12 @@ def _store(db: sqlite3.Connection, payload: Dict[str, Any]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _app(spoc_app: Callable[..., tuple]) -> tuple:
+def _app(spoc_app_factory: Callable[..., tuple]) -> tuple:
     from flask import jsonify
 
     from specter_spoc.web.http import expect_json, json_endpoint
 
-    app, socketio, runtime = spoc_app()
+    app, socketio, runtime = spoc_app_factory()
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute("CREATE TABLE notes (body TEXT)")
 
@@ -62,8 +62,8 @@ def _app(spoc_app: Callable[..., tuple]) -> tuple:
     return app, socketio, runtime
 
 
-def test_expect_json_refuses_lone_surrogates_with_a_400_naming_the_field(spoc_app: Callable[..., tuple]) -> None:
-    app, _, _ = _app(spoc_app)
+def test_expect_json_refuses_lone_surrogates_with_a_400_naming_the_field(spoc_app_factory: Callable[..., tuple]) -> None:
+    app, _, _ = _app(spoc_app_factory)
     http = app.test_client()
     counts = {"created": 0, "refused": 0}
 
@@ -93,8 +93,8 @@ def test_expect_json_refuses_lone_surrogates_with_a_400_naming_the_field(spoc_ap
 
 
 def test_socket_payloads_with_lone_surrogates_get_an_error_ack_naming_the_argument(
-        spoc_app: Callable[..., tuple]) -> None:
-    app, socketio, _ = _app(spoc_app)
+        spoc_app_factory: Callable[..., tuple]) -> None:
+    app, socketio, _ = _app(spoc_app_factory)
     client = socketio.test_client(app)
     counts = {"stored": 0, "refused": 0}
     try:

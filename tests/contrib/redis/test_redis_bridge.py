@@ -12,7 +12,7 @@ from gevent.event import Event
 from specter_spoc.contrib.redis import RedisBusBridge, SharedEventError
 from specter_spoc.wiring.scope import Scope
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 
 class Node:
