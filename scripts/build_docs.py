@@ -63,10 +63,10 @@ class DocsError(Exception):
 # -- reading the parts ---------------------------------------------------------------------------
 
 
-def part_names() -> List[str]:
+def part_names(parts: Path = PARTS) -> List[str]:
     """The parts in reading order: ORDER first, then any other part by name."""
-    listed = [n for n in ORDER if (PARTS / f"{n}.md").exists()]
-    extra = sorted(p.stem for p in PARTS.glob("*.md") if p.stem not in ORDER)
+    listed = [n for n in ORDER if (parts / f"{n}.md").exists()]
+    extra = sorted(p.stem for p in parts.glob("*.md") if p.stem not in ORDER)
     return listed + extra
 
 
@@ -82,7 +82,7 @@ def _lines(text: str) -> Iterator[Tuple[str, bool]]:
             yield line, fence is not None
 
 
-def expand_includes(text: str, where: str) -> str:
+def expand_includes(text: str, where: str, docs: Path = DOCS) -> str:
     """Replace each ``<!-- include: PATH -->`` line with the file docs/PATH."""
     out = []
     for line, code in _lines(text):
@@ -90,7 +90,7 @@ def expand_includes(text: str, where: str) -> str:
         if match is None:
             out.append(line)
             continue
-        path = DOCS / match.group(1)
+        path = docs / match.group(1)
         if not path.is_file():
             raise DocsError(f"{where}: '{line.strip()}' names docs/{match.group(1)}, which does not exist; "
                             f"create it or fix the path (relative to docs/)")
@@ -266,8 +266,9 @@ def api_reference() -> str:
 
 
 def on_config(config: "MkDocsConfig") -> "MkDocsConfig":
-    """Navigation: the parts in reading order, then the API reference."""
-    config["nav"] = [f"{name}.md" for name in part_names()] + [{"API reference": API_PAGE}]
+    """Navigation: the parts (mkdocs.yml's docs_dir) in reading order, then the API reference."""
+    config["nav"] = [f"{name}.md" for name in part_names(Path(config["docs_dir"]))] + [
+        {"API reference": API_PAGE}]
     return config
 
 
@@ -275,7 +276,7 @@ def on_files(files: "Files", config: "MkDocsConfig") -> "Files":
     """The first part is the home page; the API reference page is generated."""
     from mkdocs.structure.files import File
 
-    home = files.get_file_from_path(f"{part_names()[0]}.md")
+    home = files.get_file_from_path(f"{part_names(Path(config['docs_dir']))[0]}.md")
     if home is not None:
         home.dest_uri = "index.html"
         home.__dict__.pop("url", None)
@@ -286,7 +287,8 @@ def on_files(files: "Files", config: "MkDocsConfig") -> "Files":
 
 def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files: "Files") -> str:
     """Includes expanded; the contents marker dropped (the site has its own navigation)."""
-    text = expand_includes(markdown, f"docs/parts/{page.file.src_uri}")
+    parts = Path(config["docs_dir"])
+    text = expand_includes(markdown, str(parts / page.file.src_uri), parts.parent)
     return text.replace(CONTENTS_MARKER, "")
 
 
