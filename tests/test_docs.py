@@ -1,6 +1,7 @@
 """specter.md is built from docs/parts and must be current."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,134 @@ def test_readme_quickstart_has_exactly_two_commands() -> None:
                         "test suite"]
     assert (ROOT / "scripts" / "serve.sh").exists() and (ROOT / "scripts" / "test.sh").exists()
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+# -- one source, two outputs: specter.md and the mkdocs site --------------------------------------
+
+import importlib.util  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _build_docs_module():
+    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "scripts" / "build_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mkdocs(config: Path, site: Path) -> subprocess.CompletedProcess:
+    # no -q: mkdocs counts warnings for --strict only when they are logged
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config),
+                           "-d", str(site)], capture_output=True, text=True, timeout=120,
+                          cwd=config.parent, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once with ``mkdocs build --strict`` into a tmp dir."""
+    out = tmp_path_factory.mktemp("site")
+    started = time.monotonic()
+    result = _mkdocs(ROOT / "mkdocs.yml", out)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < 60, f"the docs build took {elapsed:.1f} s; keep it fast"
+    return out
+
+
+def test_site_has_a_page_per_part_and_the_api_reference(site: Path) -> None:
+    parts = sorted(p.stem for p in (ROOT / "docs" / "parts").glob("*.md"))
+    first = _build_docs_module().part_names()[0]
+    assert (site / "index.html").exists()  # the first part is the home page
+    for name in parts:
+        if name != first:
+            assert (site / name / "index.html").exists(), name
+    assert (site / "api" / "index.html").exists()
+    assert (site / "search" / "search_index.json").exists()
+
+
+def test_api_reference_documents_every_public_name(site: Path) -> None:
+    import specter_spoc
+
+    html = (site / "api" / "index.html").read_text()
+    anchors = set(re.findall(r'id="(specter_spoc\.[^"]+)"', html))
+    missing = [name for name in specter_spoc.__all__ if f"specter_spoc.{name}" not in anchors]
+    assert missing == [], f"public names without an entry in the API reference: {missing}"
+
+
+def test_diagrams_reach_both_outputs(site: Path) -> None:
+    diagrams = sorted((ROOT / "docs" / "diagrams").glob("*.md"))
+    assert len(diagrams) >= 4
+    guide = (ROOT / "specter.md").read_text()
+    pages = "".join(p.read_text() for p in site.rglob("index.html"))
+    for diagram in diagrams:
+        assert f"<!-- include: diagrams/{diagram.name} -->" not in guide
+        first_line = diagram.read_text().split("```mermaid\n", 1)[1].splitlines()[0]
+        assert first_line in guide, diagram.name
+    assert pages.count('class="mermaid"') >= len(diagrams)
+
+
+def test_a_broken_link_fails_the_site_build(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    part = tmp_path / "docs" / "parts" / "redis.md"
+    part.write_text(part.read_text() + "\nSee [the limits](workers.md#no-such-section).\n")
+    config = (ROOT / "mkdocs.yml").read_text().replace("- scripts/build_docs.py",
+                                                        f"- {ROOT / 'scripts' / 'build_docs.py'}")
+    (tmp_path / "mkdocs.yml").write_text(config)
+    result = _mkdocs(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0
+    assert "no-such-section" in result.stdout + result.stderr
+
+
+def test_contents_list_links_every_section() -> None:
+    guide = (ROOT / "specter.md").read_text()
+    contents = guide.split("Contents:", 1)[1].split("\n## ", 1)[0]
+    module = _build_docs_module()
+    sections = [title for level, title in module.headings(guide) if level == 2]
+    assert len(sections) >= 20
+    for title in sections:
+        assert f"(#{module.slugify(title)})" in contents, title
+
+
+def test_every_anchor_link_in_the_guide_names_a_heading() -> None:
+    guide = (ROOT / "specter.md").read_text()
+    module = _build_docs_module()
+    seen: dict = {}
+    anchors = {module._unique(module.slugify(t), seen, "-") for _, t in module.headings(guide)}
+    links = re.findall(r"\]\(#([^)]+)\)", guide)
+    assert links and [a for a in links if a not in anchors] == []
+
+
+def test_a_link_to_a_missing_heading_fails_the_guide_build(tmp_path: Path, monkeypatch) -> None:
+    module = _build_docs_module()
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    part = tmp_path / "docs" / "parts" / "workers.md"
+    part.write_text(part.read_text() + "\nSee [Redis](redis.md#nowhere).\n")
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    monkeypatch.setattr(module, "PARTS", tmp_path / "docs" / "parts")
+    with pytest.raises(module.DocsError, match=r"workers\.md: link 'redis\.md#nowhere' names no heading"):
+        module.build()
+
+
+def test_links_between_parts_become_anchors_of_the_guide(tmp_path: Path, monkeypatch) -> None:
+    """``redis.md#configuration`` points at the Redis part's section, which is the
+    second "Configuration" heading of the guide (GitHub suffixes it ``-1``)."""
+    module = _build_docs_module()
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    part = tmp_path / "docs" / "parts" / "workers.md"
+    part.write_text(part.read_text() + "\nSee [Redis settings](redis.md#configuration) and [Redis](redis.md).\n")
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    monkeypatch.setattr(module, "PARTS", tmp_path / "docs" / "parts")
+    guide = module.build()
+    assert "[Redis settings](#configuration-1)" in guide
+    assert "[Redis](#scaling-out-on-redis)" in guide
+
+
+def test_no_internal_jargon_in_the_docs() -> None:
+    texts = [(ROOT / "specter.md").read_text(), (ROOT / "README.md").read_text()]
+    texts += [p.read_text() for p in (ROOT / "docs").rglob("*.md")]
+    for text in texts:
+        assert not re.search(r"seed \d{3}|DESIGN\.md|design sketch", text, re.I)
