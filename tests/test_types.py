@@ -111,15 +111,23 @@ def test_flask_socketio_fits_socketio_like() -> None:
     assert isinstance(socketio.server, SocketIOServerLike)
 
 
-def test_health_reports_have_the_documented_keys(spoc_app) -> None:
-    from specter_spoc import Service
+def test_health_reports_have_the_documented_keys() -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from specter_spoc import Service, boot
 
     class Worker(Service):
         def __init__(self) -> None:
             super().__init__("worker")
 
     service = Worker()
-    app, socketio, runtime = spoc_app(services=[service])
+    app = Flask(__name__)
+    with boot(app, SocketIO(app, async_mode="gevent"), services=[service], install_signals=False) as runtime:
+        _check_health(service, runtime)
+
+
+def _check_health(service, runtime) -> None:
     assert _conforms(service.health(), ServiceHealth) == []
     report = runtime.health()
     assert _conforms(report, RuntimeHealth) == []
