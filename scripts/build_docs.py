@@ -292,5 +292,17 @@ def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files:
     return text.replace(CONTENTS_MARKER, "")
 
 
+_ROLE = re.compile(r":(?:py:)?(?:meth|class|func|attr|data|mod|exc|obj|const):(?=<code>)")
+_LITERAL_MARKER = re.compile(r"::(</p>)")
+
+
+def on_page_content(html: str, page: "Page", config: "MkDocsConfig", files: "Files") -> str:
+    """Docstrings use reST roles (``:class:`Scope```) and ``Example::``; on the
+    API page keep the code and drop the reST markup around it."""
+    if page.file.src_uri != API_PAGE:
+        return html
+    return _LITERAL_MARKER.sub(r":\1", _ROLE.sub("", html))
+
+
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
