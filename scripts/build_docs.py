@@ -167,22 +167,50 @@ def _contents(entries: List[Tuple[int, str, str]]) -> str:
     return "Contents:\n\n" + "\n".join(items)
 
 
-def _rewrite_links(text: str, name: str, anchors: Dict[Tuple[str, str], str],
-                   first: Dict[str, str]) -> str:
-    """Turn ``#anchor`` and ``part.md#anchor`` links of part ``name`` into specter.md anchors."""
+class Anchors:
+    """Every heading's anchor, both as the site has it (one page per part,
+    python-markdown's ``_1`` suffix for a repeated heading) and as specter.md
+    has it (one page, GitHub's ``-1`` suffix across all parts)."""
+
+    def __init__(self, texts: Dict[str, str]) -> None:
+        self.local: Dict[Tuple[str, str], str] = {}      # (part, site anchor) -> guide anchor
+        self.where: Dict[str, Tuple[str, str]] = {}      # guide anchor -> (part, site anchor)
+        self.first: Dict[str, str] = {}                  # part -> guide anchor of its title
+        self.entries: List[Tuple[int, str, str]] = []    # (level, title, guide anchor), in order
+        global_seen: Dict[str, int] = {}
+        for name, text in texts.items():
+            local_seen: Dict[str, int] = {}
+            for level, title in headings(text):
+                slug = slugify(title)
+                here, there = _unique(slug, global_seen, "-"), _unique(slug, local_seen, "_")
+                self.local[(name, there)] = here
+                self.where[here] = (name, there)
+                self.first.setdefault(name, here)
+                self.entries.append((level, title, here))
+
+
+def _is_url(target: str) -> bool:
+    return re.match(r"^[a-z][a-z0-9+.-]*:", target) is not None  # http:, https:, mailto:
+
+
+def _rewrite_links(text: str, name: str, anchors: Anchors) -> str:
+    """Turn the links of part ``name`` into specter.md anchors: ``#anchor`` (a
+    heading of this part, or any anchor of the guide) and ``part.md#anchor``."""
 
     def replace(match: "re.Match[str]") -> str:
         target = match.group(1)
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+        if _is_url(target):
             return match.group(0)
         path, _, anchor = target.partition("#")
         part = name if path == "" else path[:-3] if path.endswith(".md") and "/" not in path else None
-        if part is None or part not in first:
+        if part is None or part not in anchors.first:
             raise DocsError(f"docs/parts/{name}.md: link '{target}' is neither a URL, an #anchor nor "
-                            f"another part (one of {sorted(first)} + '.md'); link to a part or a full URL")
+                            f"another part (one of {sorted(anchors.first)} + '.md'); link to a part or a full URL")
         if not anchor:
-            return f"](#{first[part]})"
-        resolved = anchors.get((part, anchor))
+            return f"](#{anchors.first[part]})"
+        resolved = anchors.local.get((part, anchor))
+        if resolved is None and path == "" and anchor in anchors.where:
+            resolved = anchor  # written as a specter.md anchor: fine in the guide, the site maps it
         if resolved is None:
             raise DocsError(f"docs/parts/{name}.md: link '{target}' names no heading in docs/parts/{part}.md; "
                             f"anchors are the heading in lower case, punctuation dropped, spaces as '-'")
@@ -201,23 +229,11 @@ def build() -> str:
     for index, name in enumerate(names):
         text = read_part(name)
         texts[name] = text.strip() + "\n" if index == 0 else _demote(text)
-    # local anchors (as the site has them, one page per part) -> anchors in the one-file guide
-    anchors: Dict[Tuple[str, str], str] = {}
-    first: Dict[str, str] = {}
-    entries: List[Tuple[int, str, str]] = []
-    global_seen: Dict[str, int] = {}
-    for name in names:
-        local_seen: Dict[str, int] = {}
-        for level, title in headings(texts[name]):
-            slug = slugify(title)
-            here = _unique(slug, global_seen, "-")
-            anchors[(name, _unique(slug, local_seen, "_"))] = here
-            first.setdefault(name, here)
-            entries.append((level, title, here))
+    anchors = Anchors(texts)
     chunks = []
     for name in names:
-        text = _rewrite_links(texts[name], name, anchors, first)
-        chunks.append(text.replace(CONTENTS_MARKER, _contents(entries)))
+        text = _rewrite_links(texts[name], name, anchors)
+        chunks.append(text.replace(CONTENTS_MARKER, _contents(anchors.entries)))
     return BANNER + "\n".join(chunks)
 
 
@@ -284,8 +300,15 @@ def api_reference(package: str, title: str, intro: str) -> str:
     return "\n".join(lines)
 
 
+_site_anchors: Optional[Anchors] = None
+
+
 def on_config(config: "MkDocsConfig") -> "MkDocsConfig":
     """Navigation: the parts (mkdocs.yml's docs_dir) in reading order, then the API reference."""
+    global _site_anchors
+    parts = Path(config["docs_dir"])
+    _site_anchors = Anchors({name: expand_includes((parts / f"{name}.md").read_text(), name, parts.parent)
+                             for name in part_names(parts)})
     config["nav"] = [f"{name}.md" for name in part_names(Path(config["docs_dir"]))] + [
         {"API reference": [{title: page} for _, page, title, _ in API_PACKAGES]}]
     return config
@@ -306,10 +329,27 @@ def on_files(files: "Files", config: "MkDocsConfig") -> "Files":
 
 
 def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files: "Files") -> str:
-    """Includes expanded; the contents marker dropped (the site has its own navigation)."""
+    """Includes expanded; the contents marker dropped (the site has its own
+    navigation); an ``#anchor`` of another part (as written for specter.md)
+    pointed at that part's page."""
     parts = Path(config["docs_dir"])
-    text = expand_includes(markdown, str(parts / page.file.src_uri), parts.parent)
-    return text.replace(CONTENTS_MARKER, "")
+    text = expand_includes(markdown, str(parts / page.file.src_uri), parts.parent).replace(CONTENTS_MARKER, "")
+    name = page.file.src_uri[:-3]
+    anchors = _site_anchors
+    if anchors is None or name not in anchors.first:
+        return text
+
+    def replace(match: "re.Match[str]") -> str:
+        target = match.group(1)
+        if not target.startswith("#") or (name, target[1:]) in anchors.local or target[1:] not in anchors.where:
+            return match.group(0)  # mkdocs itself validates what is left
+        part, anchor = anchors.where[target[1:]]
+        return f"]({part}.md#{anchor})"
+
+    out = []
+    for line, code in _lines(text):
+        out.append(line if code else _LINK.sub(replace, line))
+    return "\n".join(out) + "\n"
 
 
 _ROLE = re.compile(r":(?:py:)?(?:meth|class|func|attr|data|mod|exc|obj|const):(?=<code>)")

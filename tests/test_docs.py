@@ -173,3 +173,24 @@ def test_no_internal_jargon_in_the_docs() -> None:
     texts += [p.read_text() for p in (ROOT / "docs").rglob("*.md")]
     for text in texts:
         assert not re.search(r"seed \d{3}|DESIGN\.md|design sketch", text, re.I)
+
+
+def test_a_guide_anchor_of_another_part_works_in_both_outputs(tmp_path: Path, monkeypatch) -> None:
+    """``[limits](#limits)`` written in workers.md as in the one-file guide: the
+    guide keeps it, the site points it at the Redis page."""
+    from types import SimpleNamespace
+
+    module = _build_docs_module()
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    part = tmp_path / "docs" / "parts" / "workers.md"
+    part.write_text(part.read_text() + "\nSee [the Redis limits](#limits).\n")
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    monkeypatch.setattr(module, "PARTS", tmp_path / "docs" / "parts")
+    assert "[the Redis limits](#limits)" in module.build()
+
+    config = {"docs_dir": str(tmp_path / "docs" / "parts")}
+    module.on_config(config)
+    assert config["nav"][0] == "00_core.md" and "workers.md" in config["nav"]
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="workers.md"))
+    site_text = module.on_page_markdown(part.read_text(), page, config, None)
+    assert "[the Redis limits](redis.md#limits)" in site_text
