@@ -34,17 +34,17 @@ __all__ = [
     "ServiceHealth", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
 ]
 
-#: a zero-argument callable run once when its owner stops (its result is ignored)
 Cleanup = Callable[[], object]
+"""A zero-argument callable run once when its owner stops (its result is ignored)."""
 
-#: decides whether a route or socket event may run: ``None`` lets it through,
-#: a string refuses it with that reason (the client gets a 503 naming it).
-#: The runtime gates on "draining"; a Controller on "not started yet / stopped".
 Gate = Callable[[], Optional[str]]
+"""Decides whether a route or socket event may run: ``None`` lets it through,
+a string refuses it with that reason (the client gets a 503 naming it).
+The runtime gates on "draining"; a Controller on "not started yet / stopped"."""
 
-#: every value ``health()["status"]`` takes, worst last except ``stopped``:
-#: ``draining`` is the runtime's own while it shuts down
 HealthStatus = Literal["ok", "degraded", "failed", "stopped", "draining"]
+"""Every value ``health()["status"]`` takes; ``draining`` is the runtime's own
+while it shuts down."""
 
 
 @runtime_checkable

@@ -194,3 +194,33 @@ def test_a_guide_anchor_of_another_part_works_in_both_outputs(tmp_path: Path, mo
     page = SimpleNamespace(file=SimpleNamespace(src_uri="workers.md"))
     site_text = module.on_page_markdown(part.read_text(), page, config, None)
     assert "[the Redis limits](redis.md#limits)" in site_text
+
+
+def _undocumented(package: str) -> list:
+    """Names in ``package.__all__`` whose API entry would show no docstring
+    (read as mkdocstrings reads them: a module attribute's docstring is the
+    string literal after the assignment, not a ``#:`` comment)."""
+    import importlib
+
+    import griffe
+
+    root, _, rest = package.partition(".")
+    loaded = griffe.load(root, search_paths=[str(ROOT)], resolve_aliases=True)
+    module = loaded[rest] if rest else loaded
+    missing = []
+    for name in importlib.import_module(package).__all__:
+        docstring = module[name].docstring
+        if docstring is None or not docstring.value.strip():
+            missing.append(name)
+    return missing
+
+
+def test_the_typing_module_documents_every_name() -> None:
+    assert _undocumented("specter_spoc.typing") == []
+
+
+@pytest.mark.xfail(strict=False, reason="core cleanup pending: bus, registry, ServiceManager, __version__ "
+                                        "and some project/redis constants have no docstring")
+@pytest.mark.parametrize("package", ["specter_spoc", "specter_spoc.project", "specter_spoc.contrib.redis"])
+def test_every_public_name_has_a_docstring(package: str) -> None:
+    assert _undocumented(package) == []
