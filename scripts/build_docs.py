@@ -75,8 +75,9 @@ class DocsError(Exception):
 # -- reading the parts ---------------------------------------------------------------------------
 
 
-def part_names(parts: Path = PARTS) -> List[str]:
+def part_names(parts: Optional[Path] = None) -> List[str]:
     """The parts in reading order: ORDER first, then any other part by name."""
+    parts = PARTS if parts is None else parts
     listed = [n for n in ORDER if (parts / f"{n}.md").exists()]
     extra = sorted(p.stem for p in parts.glob("*.md") if p.stem not in ORDER)
     return listed + extra
@@ -94,8 +95,9 @@ def _lines(text: str) -> Iterator[Tuple[str, bool]]:
             yield line, fence is not None
 
 
-def expand_includes(text: str, where: str, docs: Path = DOCS) -> str:
+def expand_includes(text: str, where: str, docs: Optional[Path] = None) -> str:
     """Replace each ``<!-- include: PATH -->`` line with the file docs/PATH."""
+    docs = DOCS if docs is None else docs
     out = []
     for line, code in _lines(text):
         match = None if code else _INCLUDE.match(line)
@@ -193,6 +195,21 @@ def _is_url(target: str) -> bool:
     return re.match(r"^[a-z][a-z0-9+.-]*:", target) is not None  # http:, https:, mailto:
 
 
+def repo_file(target: str, parts: Optional[Path] = None) -> Optional[str]:
+    """A link to a file of the repository (an image, an example's source), as
+    its path from the repository root, or None. Written either from the root
+    (``docs/img/blog.png``, as specter.md sees it) or from the part
+    (``../img/blog.png``). Markdown files other than parts are not linked this
+    way: the site would render them as pages of their own."""
+    parts = PARTS if parts is None else parts
+    root = parts.parent.parent
+    for base in (root, parts):
+        path = (base / target).resolve()
+        if path.is_file() and path.is_relative_to(root.resolve()) and path.suffix != ".md":
+            return path.relative_to(root.resolve()).as_posix()
+    return None
+
+
 def _rewrite_links(text: str, name: str, anchors: Anchors) -> str:
     """Turn the links of part ``name`` into specter.md anchors: ``#anchor`` (a
     heading of this part, or any anchor of the guide) and ``part.md#anchor``."""
@@ -204,8 +221,12 @@ def _rewrite_links(text: str, name: str, anchors: Anchors) -> str:
         path, _, anchor = target.partition("#")
         part = name if path == "" else path[:-3] if path.endswith(".md") and "/" not in path else None
         if part is None or part not in anchors.first:
-            raise DocsError(f"docs/parts/{name}.md: link '{target}' is neither a URL, an #anchor nor "
-                            f"another part (one of {sorted(anchors.first)} + '.md'); link to a part or a full URL")
+            file = repo_file(target)
+            if file is not None:
+                return f"]({file})"
+            raise DocsError(f"docs/parts/{name}.md: link '{target}' is neither a URL, an #anchor, another part "
+                            f"(one of {sorted(anchors.first)} + '.md') nor a file of the repository (other than "
+                            f"markdown); link to a part, a file such as docs/img/x.png, or a full URL")
         if not anchor:
             return f"](#{anchors.first[part]})"
         resolved = anchors.local.get((part, anchor))
@@ -325,13 +346,23 @@ def on_files(files: "Files", config: "MkDocsConfig") -> "Files":
         home.__dict__.pop("abs_dest_path", None)
     for package, page, title, intro in API_PACKAGES:
         files.append(File.generated(config, page, content=api_reference(package, title, intro)))
+    # repository files the parts link to (images, example sources) are copied in under repo/
+    parts = Path(config["docs_dir"])
+    for name in part_names(parts):
+        for line, code in _lines((parts / f"{name}.md").read_text()):
+            for target in ([] if code else _LINK.findall(line)):
+                file = None if _is_url(target) or target.startswith("#") else repo_file(target, parts)
+                if file is not None and files.get_file_from_path(f"repo/{file}") is None:
+                    files.append(File.generated(config, f"repo/{file}",
+                                                abs_src_path=str(parts.parent.parent / file)))
     return files
 
 
 def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files: "Files") -> str:
     """Includes expanded; the contents marker dropped (the site has its own
     navigation); an ``#anchor`` of another part (as written for specter.md)
-    pointed at that part's page."""
+    pointed at that part's page; links to repository files pointed at their
+    copies under repo/."""
     parts = Path(config["docs_dir"])
     text = expand_includes(markdown, str(parts / page.file.src_uri), parts.parent).replace(CONTENTS_MARKER, "")
     name = page.file.src_uri[:-3]
@@ -341,7 +372,10 @@ def on_page_markdown(markdown: str, page: "Page", config: "MkDocsConfig", files:
 
     def replace(match: "re.Match[str]") -> str:
         target = match.group(1)
-        if not target.startswith("#") or (name, target[1:]) in anchors.local or target[1:] not in anchors.where:
+        if not target.startswith("#"):
+            file = None if _is_url(target) else repo_file(target, parts)
+            return f"](repo/{file})" if file is not None else match.group(0)
+        if (name, target[1:]) in anchors.local or target[1:] not in anchors.where:
             return match.group(0)  # mkdocs itself validates what is left
         part, anchor = anchors.where[target[1:]]
         return f"]({part}.md#{anchor})"

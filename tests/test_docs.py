@@ -112,16 +112,45 @@ def test_diagrams_reach_both_outputs(site: Path) -> None:
     assert pages.count('class="mermaid"') >= len(diagrams)
 
 
-def test_a_broken_link_fails_the_site_build(tmp_path: Path) -> None:
+def test_repository_files_are_linked_in_both_and_a_broken_link_fails_the_site(tmp_path: Path, monkeypatch) -> None:
+    """An image under docs/ linked from a part (written from the repository root,
+    as specter.md sees it) shows in the guide and is copied into the site; then
+    a link to a missing heading makes ``mkdocs build --strict`` fail."""
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    (tmp_path / "docs" / "img").mkdir(exist_ok=True)
+    (tmp_path / "docs" / "img" / "probe.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     part = tmp_path / "docs" / "parts" / "redis.md"
-    part.write_text(part.read_text() + "\nSee [the limits](workers.md#no-such-section).\n")
+    part.write_text(part.read_text() + "\n![a probe](docs/img/probe.png)\n")
     config = (ROOT / "mkdocs.yml").read_text().replace("- scripts/build_docs.py",
                                                         f"- {ROOT / 'scripts' / 'build_docs.py'}")
     (tmp_path / "mkdocs.yml").write_text(config)
+
+    module = _build_docs_module()
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    monkeypatch.setattr(module, "PARTS", tmp_path / "docs" / "parts")
+    assert "![a probe](docs/img/probe.png)" in module.build()
+
+    result = _mkdocs(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "repo" / "docs" / "img" / "probe.png").exists()
+    assert 'src="../repo/docs/img/probe.png"' in (tmp_path / "site" / "redis" / "index.html").read_text()
+
+    part.write_text(part.read_text() + "\nSee [the limits](workers.md#no-such-section).\n")
     result = _mkdocs(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert result.returncode != 0
     assert "no-such-section" in result.stdout + result.stderr
+
+
+def test_a_link_to_a_markdown_file_outside_the_parts_is_refused(tmp_path: Path, monkeypatch) -> None:
+    module = _build_docs_module()
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    (tmp_path / "README.md").write_text("# readme\n")
+    part = tmp_path / "docs" / "parts" / "workers.md"
+    part.write_text(part.read_text() + "\nSee [the readme](README.md).\n")
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    monkeypatch.setattr(module, "PARTS", tmp_path / "docs" / "parts")
+    with pytest.raises(module.DocsError, match=r"workers\.md: link 'README\.md' is neither"):
+        module.build()
 
 
 def test_contents_list_links_every_section() -> None:
