@@ -9,13 +9,17 @@ the code it describes. Two outputs are made from them:
   contents list linking every section; links between parts
   (``redis.md#limits``) become in-page anchors.
 * the documentation site (``mkdocs build``; mkdocs.yml names this file as its
-  hook module): one page per part, the navigation in the order below, and an
-  API reference generated from the docstrings of every name in
-  ``specter_spoc.__all__``.
+  hook module): one page per part, the navigation in the order below, and API
+  reference pages generated from the docstrings of every name in the
+  ``__all__`` of specter_spoc, specter_spoc.project, specter_spoc.contrib.redis
+  and specter_spoc.typing.
 
 Both expand ``<!-- include: diagrams/NAME.md -->`` lines from docs/, so a
-diagram is written once and shown in both. A link to a heading that does not
-exist fails the build of either output.
+diagram is written once and shown in both. Links may name a heading of the
+same part (``#limits``), of another part (``redis.md#limits``, or the
+``#anchor`` specter.md gives it), or a repository file that is not markdown
+(``docs/img/blog.png``, copied into the site). A link to a heading that does
+not exist fails the build of either output.
 
     python scripts/build_docs.py          # write specter.md
     python scripts/build_docs.py --check  # exit 1 if specter.md is stale or has a broken link
