@@ -254,3 +254,51 @@ def test_the_typing_module_documents_every_name() -> None:
 @pytest.mark.parametrize("package", ["specter_spoc", "specter_spoc.project", "specter_spoc.contrib.redis"])
 def test_every_public_name_has_a_docstring(package: str) -> None:
     assert _undocumented(package) == []
+
+
+MERMAID_DIR = Path(os.environ.get("SPOC_MERMAID_DIR", Path.home() / ".cache" / "specter_spoc" / "mermaid-11"))
+
+
+@pytest.mark.e2e
+def test_every_diagram_parses_in_mermaid() -> None:
+    """Each diagram is parsed by mermaid itself (npm's mermaid 11, installed once
+    into ~/.cache) in headless Chromium: a syntax error would show as an error
+    box on GitHub and on the site."""
+    chromium = "/usr/bin/chromium"
+    if not os.access(chromium, os.X_OK):
+        pytest.fail(f"{chromium} is missing: install Debian's chromium package (apt-get install -y chromium).")
+    script = MERMAID_DIR / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: install Node.js and npm (apt-get install -y npm) to check the diagrams.")
+        MERMAID_DIR.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(MERMAID_DIR),
+                               "mermaid@11"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and script.exists(), done.stdout + done.stderr
+    texts = {p.name: p.read_text().split("```mermaid\n", 1)[1].split("```", 1)[0]
+             for p in sorted((ROOT / "docs" / "diagrams").glob("*.md"))}
+    texts["broken (the check can fail)"] = "sequenceDiagram\n    A->>B: one; two\n    Note over A: x"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, timeout=30_000,
+                                             args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                   "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(path=str(script))
+            errors = page.evaluate("""async (texts) => {
+                mermaid.initialize({startOnLoad: false});
+                const out = {};
+                for (const [name, text] of Object.entries(texts)) {
+                    try { await mermaid.parse(text); out[name] = null; }
+                    catch (e) { out[name] = String(e && e.message || e).split("\\n")[0]; }
+                }
+                return out;
+            }""", texts)
+        finally:
+            browser.close()
+    assert errors.pop("broken (the check can fail)") is not None
+    assert errors == {name: None for name in errors}
