@@ -322,6 +322,8 @@ def _socket_events(runtime: Any, app: Any) -> List[Dict[str, Any]]:
 def run_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, host: str, port: int) -> None:
     """Serve the project on gevent (HTTP + websockets) until SIGTERM/SIGINT."""
     _monkey_patch()
+    if not logging.getLogger().handlers:  # show the startup lines (the URL) unless the app set up logging
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _config_errors(debug):
         proj = _load(_opts(project, mode, strict, debug))
     try:
