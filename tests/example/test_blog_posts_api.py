@@ -149,16 +149,3 @@ def test_search_rejects_bad_queries(blog: BlogClient) -> None:
     for query in ["", "q=", "q=%20%20", "q=" + "x" * 201, "q=ok&limit=0", "q=ok&limit=many"]:
         status, data = blog.call("GET", f"/api/search?{query}")
         assert status == 400 and data["errors"], (query, data)
-
-
-def test_page_and_vendored_client_are_served_locally(blog: BlogClient) -> None:
-    page = blog.http.get("/")
-    html = page.get_data(as_text=True)
-    assert page.status_code == 200 and page.mimetype == "text/html"
-    assert '/static/socket.io.min.js' in html and '/static/app.js' in html and "cdn" not in html.lower()
-    client = blog.http.get("/static/socket.io.min.js")
-    assert client.status_code == 200 and b"Socket.IO v4" in client.data[:200]
-    client.close()
-    script = blog.http.get("/static/app.js")
-    assert script.status_code == 200 and b"post_published" in script.data
-    script.close()
