@@ -146,17 +146,13 @@
   };
 
   function showErrors(form, status, data) {
-    var first = null;
     var unplaced = [];
     Object.keys((data && data.errors) || {}).forEach(function (name) {
       var slot = form.querySelector('[data-error-for="' + name + '"]');
       var field = form.elements.namedItem(name);
       if (slot) {
         slot.textContent = data.errors[name];
-        if (field && field.setAttribute) {
-          field.setAttribute("aria-invalid", "true");
-          first = first || field;
-        }
+        if (field && field.setAttribute) field.setAttribute("aria-invalid", "true");
       } else {
         unplaced.push(name + ": " + data.errors[name]);
       }
@@ -167,7 +163,9 @@
       var message = (data && data.error) || STATUS_HINTS[status] || "Something went wrong (" + status + ").";
       general.textContent = unplaced.length ? message + " " + unplaced.join("; ") : message;
     }
-    if (first && first.focus) first.focus();
+    // focus the first invalid field in the form's order, so the keyboard user lands on it
+    var first = form.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
   }
 
   function done(form, message) {
