@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "examples" / "blog_platform"
@@ -31,11 +31,12 @@ free_port = e2e.free_port
 Server = e2e.Server
 
 
-def app_config(database_url: str, **overrides: Any) -> Dict[str, Any]:
-    """Settings overrides for an in-process app: its database (migrated at
-    boot), fast hashes, a fixed key, both workers on."""
+def app_config(database: Union[str, Path], **overrides: Any) -> Dict[str, Any]:
+    """Settings overrides for an in-process app: its database (a URL, or a
+    folder for an SQLite file; migrated at boot), fast hashes, a fixed key,
+    both workers on."""
     config: Dict[str, Any] = {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database / 'blog.db'}",
         "DATABASE_AUTO_MIGRATE": True,
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_SCRYPT_N": TEST_SCRYPT_N,
@@ -47,11 +48,18 @@ def app_config(database_url: str, **overrides: Any) -> Dict[str, Any]:
 
 
 class InAppContext:
-    """Calls the methods of ``target`` inside an app context of ``app``."""
+    """Calls the methods of ``target`` inside an app context of ``app``;
+    setting an attribute sets it on ``target`` (so monkeypatch reaches it)."""
 
     def __init__(self, app: Any, target: Any) -> None:
-        self._app = app
-        self._target = target
+        object.__setattr__(self, "_app", app)
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._target, name)
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)

@@ -79,7 +79,7 @@ DATA_DIR: Path = BASE_DIR / "var"
 DATABASE_ECHO = _flag("DATABASE_ECHO", False)
 #: apply pending Alembic migrations at boot (default: on for SQLite, off for
 #: server databases, where `flask --app wsgi:create_app db upgrade` runs them)
-DATABASE_AUTO_MIGRATE = _flag("DATABASE_AUTO_MIGRATE", None)  # type: ignore[arg-type]
+DATABASE_AUTO_MIGRATE = _flag("DATABASE_AUTO_MIGRATE", None)
 
 # Background workers (seed 001's WORKERS): enabled and interval in seconds
 WORKERS: dict = {
