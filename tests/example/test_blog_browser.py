@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set
 
@@ -30,41 +31,47 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1000, "height": 900}
 
 
-def _chromium_pids() -> Set[int]:
+#: set in the environment of the Chromium this test process launches (its
+#: helper processes inherit it), so other Chromium on the machine is not counted
+TAG = ("BLOG_BROWSER_TEST", f"{os.getpid()}-{uuid.uuid4().hex}")
+
+
+def _our_chromium_pids() -> Set[int]:
+    marker = f"{TAG[0]}={TAG[1]}".encode()
     pids = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmdline = fh.read()
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
             with open(f"/proc/{entry}/stat") as fh:
                 state = fh.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"chromium" in cmdline and state != "Z":
+        if marker in environ and state != "Z":
             pids.add(int(entry))
     return pids
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Chromium; afterwards no Chromium process of this test may be left running."""
+    """Headless Chromium; afterwards none of its processes may be left running."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium).")
     from playwright.sync_api import sync_playwright
 
-    before = _chromium_pids()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000,
+                                              env={**os.environ, TAG[0]: TAG[1]})
         try:
             yield launched
         finally:
             launched.close()
     deadline = time.monotonic() + 10
-    while _chromium_pids() - before and time.monotonic() < deadline:
+    while _our_chromium_pids() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _chromium_pids() - before, "Chromium processes are still running after the test"
+    assert not _our_chromium_pids(), "Chromium processes are still running after the test"
 
 
 class Visitor:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, cast
 
 from flask import current_app
-from sqlalchemy import delete, desc, func, insert, select, update
+from sqlalchemy import Update, delete, desc, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from framework.database import transaction, utcnow
@@ -39,6 +40,13 @@ from users.services import UserService
 from .models import Comment, Post, PostTerm
 
 logger = logging.getLogger("blog_platform.blog")
+
+
+def _won(session: Session, statement: Update) -> bool:
+    """Run a conditional ``UPDATE``; True when it changed the row, i.e. this
+    request won the race (the loser's ``WHERE`` no longer matches)."""
+    result = cast("CursorResult[Any]", session.execute(statement.execution_options(synchronize_session=False)))
+    return result.rowcount == 1
 
 
 def slugify(title: str) -> str:
@@ -98,10 +106,8 @@ class PostService(Service):
             if post.author_id != user_id:
                 raise HTTPError(f"only the author of post {post_id} can publish it.", 403)
             now = utcnow()
-            won = session.execute(update(Post).where(Post.id == post_id, ~Post.published)
-                                  .values(published=True, published_at=now, updated_at=now)
-                                  .execution_options(synchronize_session=False))
-            if won.rowcount != 1:
+            if not _won(session, update(Post).where(Post.id == post_id, ~Post.published)
+                        .values(published=True, published_at=now, updated_at=now)):
                 raise HTTPError(f"post {post_id} is already published.", 409)
             session.refresh(post)
             data = self._summaries(session, [post])[0]
@@ -242,7 +248,7 @@ class CommentService(Service):
             session.flush()
             pending = session.scalar(select(func.count(Comment.id))
                                      .where(Comment.post_id == post_id, ~Comment.approved)) or 0
-            event = {"comment": comment.to_dict(), "post_id": post_id, "post_title": post.title,
+            event: Dict[str, Any] = {"comment": comment.to_dict(), "post_id": post_id, "post_title": post.title,
                      "post_author_id": post.author_id, "pending": int(pending)}
         logger.info("comment %d added to post %d", event["comment"]["id"], post_id)
         self.emit(COMMENT_ADDED, event)
@@ -257,13 +263,11 @@ class CommentService(Service):
                 raise HTTPError(f"comment {comment_id} does not exist.", 404)
             if comment.post.author_id != user_id:
                 raise HTTPError(f"only the author of post {comment.post_id} can approve its comments.", 403)
-            won = session.execute(update(Comment).where(Comment.id == comment_id, ~Comment.approved)
-                                  .values(approved=True, approved_at=utcnow())
-                                  .execution_options(synchronize_session=False))
-            if won.rowcount != 1:
+            if not _won(session, update(Comment).where(Comment.id == comment_id, ~Comment.approved)
+                        .values(approved=True, approved_at=utcnow())):
                 raise HTTPError(f"comment {comment_id} is already approved.", 409)
             session.refresh(comment)
-            event = {"comment": comment.to_dict(), "post_id": comment.post_id}
+            event: Dict[str, Any] = {"comment": comment.to_dict(), "post_id": comment.post_id}
         logger.info("comment %d approved", comment_id)
         self.emit(COMMENT_APPROVED, event)
         return event["comment"]
