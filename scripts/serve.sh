@@ -20,4 +20,4 @@ for arg in "$@"; do
         args+=("$arg")
     fi
 done
-exec .venv/bin/specter-spoc run --project examples/blog_platform "${args[@]}"
+exec .venv/bin/specter-spoc run --project examples/blog_platform ${args[@]+"${args[@]}"}
