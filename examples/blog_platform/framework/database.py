@@ -42,7 +42,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -151,6 +151,19 @@ def schema_revisions(app: Flask) -> tuple[Optional[str], Optional[str]]:
     return current, head
 
 
+def _refuse_unversioned(where: str) -> None:
+    """A database with the tables but no Alembic history (made by a version
+    of this example that used ``create_all``) would make the first migration
+    fail on "table already exists": say what to do instead."""
+    with db.engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    if "users" in tables and "alembic_version" not in tables:
+        raise RuntimeError(
+            f"the database {where} has the blog's tables but no migration history (it predates the migrations): "
+            "if its schema is the initial one, record that with `flask --app wsgi:create_app db stamp "
+            "0001_initial` in examples/blog_platform; otherwise move the file away to start afresh.")
+
+
 class DatabaseHooks:
     """``hooks`` plugin: bind ``db`` and ``migrate`` to the runtime's app at
     boot, bring the schema up to date, dispose the engines at shutdown (which
@@ -177,6 +190,7 @@ class DatabaseHooks:
         if auto is None:
             auto = sqlite
         if auto:
+            _refuse_unversioned(parsed.render_as_string(hide_password=True))
             upgrade(directory=str(MIGRATIONS_DIR))
         current, head = schema_revisions(app)
         if current != head:
