@@ -332,7 +332,12 @@ def run_command(project: str, mode: Optional[str], strict: Optional[bool], debug
             app = _boot_app(proj)
         from .runtime import serve
 
-        serve(app, host=host, port=port)
+        try:
+            serve(app, host=host, port=port)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            app.extensions["specter_spoc"].shutdown()
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                                     "choose another address with --host/--port.") from None
     finally:
         proj.close()
 

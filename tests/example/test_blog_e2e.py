@@ -143,3 +143,22 @@ def test_flask_db_upgrade_migrates_a_postgresql_database(postgres: Any, tmp_path
         assert response.status_code == 200 and response.get_json()["total"] == 0
     finally:
         app.extensions["specter_spoc"].shutdown()
+
+
+def test_specter_spoc_run_reports_a_busy_port_without_a_traceback(tmp_path: Any) -> None:
+    import os
+    import socket
+    import subprocess
+
+    from blog_example_helpers import EXAMPLE_DIR, VENV_BIN, server_env
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(VENV_BIN / "specter-spoc"), "run", "--project", str(EXAMPLE_DIR),
+                                 "--port", str(port)], capture_output=True, text=True, timeout=120,
+                                env={**os.environ, **server_env(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

@@ -48,6 +48,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 logger = logging.getLogger("blog_platform.database")
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per Alembic plugin at import
 
 #: the Alembic migrations of the project (``flask db migrate`` writes here)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -54,7 +54,6 @@ class UserService(Service):
     def on_start(self) -> None:
         self._dummy: Dict[int, str] = {}
         self.hash_workers = int(current_app.config.get("PASSWORD_HASH_WORKERS") or self.hash_workers)
-        self.spawn(self._dummy_hash, label="dummy-hash")  # ready before the first failed login
 
     # ------------------------------------------------------------ passwords
     @staticmethod
@@ -66,7 +65,9 @@ class UserService(Service):
 
     def _dummy_hash(self) -> str:
         """A hash at the current cost that no login matches; an unknown
-        username is verified against it so both failures cost one scrypt."""
+        username is verified against it so both failures cost one scrypt.
+        Made by the first login attempt, whoever it names, so that one extra
+        hash tells nothing either."""
         cost = self._cost()
         if cost not in self._dummy:
             self._dummy[cost] = self._hash(_DUMMY_PASSWORD)
@@ -109,10 +110,11 @@ class UserService(Service):
     def authenticate(self, username: str, password: str) -> Optional[Dict[str, Any]]:
         """The user's private dict when the password matches an active account,
         else None. Costs one hash check either way (see the module docstring)."""
+        dummy = self._dummy_hash()
         with transaction() as session:
             user = session.scalar(select(User).where(User.username == username.strip().lower()))
             found = (user.private(), user.password_hash) if user is not None and user.is_active else None
-        stored = found[1] if found is not None else self._dummy_hash()
+        stored = found[1] if found is not None else dummy
         matches = self._verify(password, stored)
         return found[0] if found is not None and matches else None
 
