@@ -130,6 +130,15 @@ def test_two_users_use_the_whole_blog_in_the_browser(blog_server: Any, browser: 
         other.wait_for_selector("#login-password-error:not(:empty)")
         assert "wrong" in other.inner_text("#login-password-error")
         carol.register("carol")
+        # a taken username: the 409 is shown next to the username field
+        other.click("#register-box summary")
+        other.fill("#reg-username", "carol")
+        other.fill("#reg-email", "dave@example.com")
+        other.fill("#reg-password", PASSWORD)
+        other.click("#register-form button[type=submit]")
+        other.wait_for_selector("#reg-username-error:not(:empty)")
+        assert "already taken" in other.inner_text("#reg-username-error")
+        other.click("#register-box summary")  # closed again: register() opens it
         dave.register("dave")
 
         # bad input: the 400's per-field message next to the field, focus on it

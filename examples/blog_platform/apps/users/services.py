@@ -104,8 +104,10 @@ class UserService(Service):
             ).first()
         if taken is not None:
             if taken.username == username:
-                raise HTTPError(f"the username {username!r} is already taken; choose another one.", 409)
-            raise HTTPError(f"an account with the e-mail {email!r} already exists; log in instead.", 409)
+                raise HTTPError(f"the username {username!r} is already taken; choose another one.", 409,
+                                payload={"errors": {"username": "already taken; choose another one"}})
+            raise HTTPError(f"an account with the e-mail {email!r} already exists; log in instead.", 409,
+                            payload={"errors": {"email": "an account with this e-mail already exists"}})
 
     def authenticate(self, username: str, password: str) -> Optional[Dict[str, Any]]:
         """The user's private dict when the password matches an active account,
