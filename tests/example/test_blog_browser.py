@@ -171,6 +171,7 @@ def test_two_users_use_the_whole_blog_in_the_browser(blog_server: Any, browser: 
         other.fill(f"#comment-{post_id}", "Which I/O yields?")
         other.click(f"{article} .comment-form button[type=submit]")
         other.wait_for_selector(f"{article} .pending:text('1 comment awaiting moderation')")
+        assert other.input_value(f"#comment-{post_id}") == ""  # sent, so the box is empty again
         waiting = page.wait_for_selector(f"{article} li.comment.waiting")
         assert "Which I/O yields?" in waiting.inner_text()
         page.click(f"{article} li.comment.waiting button")

@@ -59,13 +59,14 @@
     }, function () { return null; });
   }
 
-  /* Replace `old` by `fresh`, keeping what the user was typing and the focus. */
+  /* Replace `old` by `fresh`, keeping what the user was typing (fields
+     changed from their rendered value) and the focus. */
   function swap(old, fresh) {
     var active = document.activeElement;
     var activeId = active && old.contains(active) ? active.id : null;
     old.querySelectorAll("input[id], textarea[id]").forEach(function (field) {
       var twin = fresh.querySelector("#" + CSS.escape(field.id));
-      if (twin && field.value && field.type !== "password") twin.value = field.value;
+      if (twin && field.value !== field.defaultValue && field.type !== "password") twin.value = field.value;
     });
     old.querySelectorAll("details[open]").forEach(function (details, index) {
       var twin = fresh.querySelectorAll("details")[index];
@@ -183,14 +184,15 @@
     },
     drafts: function (form, result) {
       var post = result.data.post || {};
-      if (form.closest("#write")) {
-        form.reset();
-        done(form, post.published ? "Published." : "Saved as a draft.");
-      }
+      form.reset();
+      if (form.closest("#write")) done(form, post.published ? "Published." : "Saved as a draft.");
       if (post.published) refreshPost(post.id, true);
       return refreshSection("drafts", "/fragments/drafts");
     },
-    post: function (form) { return refreshPost(form.dataset.postId, false); },
+    post: function (form) {
+      form.reset();  // sent: what was typed is no longer a draft to keep
+      return refreshPost(form.dataset.postId, false);
+    },
     saved: function (form) { done(form, "Saved."); }
   };
 
