@@ -144,7 +144,7 @@ def _under_flask_command() -> bool:
     return os.environ.get("FLASK_RUN_FROM_CLI") == "true"
 
 
-def schema_revisions(app: Flask) -> tuple[Optional[str], Optional[str]]:
+def schema_revisions() -> tuple[Optional[str], Optional[str]]:
     """(the database's Alembic revision, the newest revision in migrations/)."""
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() if MIGRATIONS_DIR.is_dir() else None
     with db.engine.connect() as connection:
@@ -178,6 +178,7 @@ class DatabaseHooks:
         except ArgumentError as exc:
             raise ValueError(f"DATABASE_URL {url!r} is not a database URL ({exc}); write it like "
                              "sqlite:////absolute/path.db or postgresql://user:pw@host/db.") from None
+        where = parsed.render_as_string(hide_password=True)
         sqlite = parsed.get_backend_name() == "sqlite"
         if sqlite and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -188,21 +189,27 @@ class DatabaseHooks:
         if sqlite:
             event.listen(db.engine, "connect", _sqlite_pragmas)
         auto = app.config.get("DATABASE_AUTO_MIGRATE")
-        if auto is None:
-            auto = sqlite
+        try:
+            self._migrate(where, sqlite if auto is None else bool(auto))
+        except BaseException:
+            self.shutdown(runtime)  # a failed startup gets no shutdown call: close the connections now
+            raise
+
+    @staticmethod
+    def _migrate(where: str, auto: bool) -> None:
         if auto:
-            _refuse_unversioned(parsed.render_as_string(hide_password=True))
+            _refuse_unversioned(where)
             upgrade(directory=str(MIGRATIONS_DIR))
-        current, head = schema_revisions(app)
+        current, head = schema_revisions()
         if current != head:
-            message = (f"the database {parsed.render_as_string(hide_password=True)} is at migration {current!r}, "
-                       f"the code needs {head!r}: run `flask --app wsgi:create_app db upgrade` in "
-                       "examples/blog_platform (or set DATABASE_AUTO_MIGRATE=true)")
+            message = (f"the database {where} is at migration {current!r}, the code needs {head!r}: run "
+                       "`flask --app wsgi:create_app db upgrade` in examples/blog_platform "
+                       "(or set DATABASE_AUTO_MIGRATE=true)")
             if not _under_flask_command():
                 raise RuntimeError(message + ".")
             logger.warning("%s", message)
             return
-        logger.info("database ready: %s (migration %s)", parsed.render_as_string(hide_password=True), head)
+        logger.info("database ready: %s (migration %s)", where, head)
 
     def shutdown(self, runtime: Any) -> None:
         for engine in db.engines.values():
