@@ -31,7 +31,7 @@ import inspect
 import logging
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
-from ..wiring.scope import Scope, current_scope
+from ..wiring.scope import Scope, current_scope, reset_current, set_current
 from .errors import error_body
 from .event_guard import ON_EXCESS_CHOICES, EventGuard
 
@@ -345,25 +345,33 @@ class SocketIngress:
         if self._guard is None:
             self._install_guard()  # a SocketIO whose server was created after attach()
         scope = self._scope or current_scope()
-        with scope.activate():
-            reason = self._gate() if self._gate is not None else None
-            if reason is not None:
-                if event_name == "connect":
-                    return False  # refuse new connections while draining
-                return self._fail(event_name, "Service unavailable", {"detail": reason}, status=503)
-            if event_name in _LIFECYCLE:
-                if not self._from_the_connection(event_name):
-                    return self._fail(event_name, f"{event_name!r} is reserved for the connection itself; "
-                                                  "send your event under another name", {}, status=400,
-                                      notify=True)
-            else:
-                refusal = self._check_arguments(event_name, args)
-                if refusal is not None:
-                    return refusal
-            result, failure = self._fan_out(event_name, args, {})
-            if result is None and failure is not None:
-                return self._handle_error(event_name, failure)
-            return result
+        # Flask-SocketIO already pushed this app's context for the event: only
+        # the scope is set (no second app context per event)
+        token = set_current(scope)
+        try:
+            return self._dispatch_in_scope(event_name, args)
+        finally:
+            reset_current(token)
+
+    def _dispatch_in_scope(self, event_name: str, args: Tuple[Any, ...]) -> Any:
+        reason = self._gate() if self._gate is not None else None
+        if reason is not None:
+            if event_name == "connect":
+                return False  # refuse new connections while draining
+            return self._fail(event_name, "Service unavailable", {"detail": reason}, status=503)
+        if event_name in _LIFECYCLE:
+            if not self._from_the_connection(event_name):
+                return self._fail(event_name, f"{event_name!r} is reserved for the connection itself; "
+                                              "send your event under another name", {}, status=400,
+                                  notify=True)
+        else:
+            refusal = self._check_arguments(event_name, args)
+            if refusal is not None:
+                return refusal
+        result, failure = self._fan_out(event_name, args, {})
+        if result is None and failure is not None:
+            return self._handle_error(event_name, failure)
+        return result
 
     def _check_arguments(self, event_name: str, args: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
         """The error ack for a number of arguments some subscriber cannot take
