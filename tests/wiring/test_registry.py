@@ -90,3 +90,23 @@ def test_clear_rejects_pending_waiters_with_runtime_error() -> None:
     assert reg.list() == [] and reg._waiters == {}
     reg.provide("db", 2)  # nothing left waiting; provide just registers
     assert reg.wait_for("db", 0.1) == 2
+
+
+def test_a_class_finds_its_one_instance_and_names_the_problem_otherwise() -> None:
+    from specter_spoc import Registry
+
+    class Mailer:
+        pass
+
+    class Cache:
+        pass
+
+    reg = Registry()
+    mailer = reg.provide("users.Mailer", Mailer())
+    assert reg.require(Mailer) is mailer and reg.resolve(Mailer) is mailer
+    assert reg.resolve(Cache) is None
+    with pytest.raises(KeyError, match="no .*Cache.*users.Mailer"):
+        reg.require(Cache)
+    reg.provide("other.Mailer", Mailer())
+    with pytest.raises(KeyError, match="2 .*Mailer entries"):
+        reg.require(Mailer)
