@@ -41,6 +41,7 @@ ROW_QUEUE_DRAIN = "`QueueService.stop()`"
 ROW_QUEUE_COALESCED = "`QueueService` `queue_size` notifications"
 ROW_PROCESS_PID = "`ManagedProcess.pid`"
 ROW_CACHE_NONE = "`Cache` and `None`"
+ROW_HANDLER_MISSING_METHOD = "A handler's `events` naming a missing method"
 ROW_OPERATION_500 = "`Operation.run` on an unexpected exception"
 ROW_MODEL_SET_THROUGH = "`Model.set` through a non-dict"
 
