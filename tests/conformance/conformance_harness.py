@@ -1,6 +1,4 @@
-"""Helpers of the conformance suite (see conftest.py for how it runs).
-
-The conformance harness: one test body, two implementations.
+"""The conformance harness: one test body, two implementations.
 
 Every test in this directory takes the ``impl`` fixture and runs twice: once
 against SPECTER 0.1.2 (``specter``, from the dev extra) and once against
@@ -23,8 +21,6 @@ import itertools
 import os
 from types import ModuleType
 from typing import Any, Callable, List, Tuple
-
-import pytest
 
 MIGRATION_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "parts", "90_migration.md")
 
