@@ -65,7 +65,7 @@ class Controller(Service):
         runtime = self._runtime
         if runtime is not None and getattr(runtime, "draining", False):
             return "the server is shutting down"
-        if not self.running or self._stopping:
+        if self.lifecycle_state != "running":
             return f"controller {self.name!r} is not running"
         return None
 
@@ -106,20 +106,19 @@ class Controller(Service):
         if handler.registered or not handler.has_events():
             return
         handler.setup(self._socketio)
-        self.add_cleanup(handler.teardown)
 
-    def start(self) -> "Controller":
-        if self.running:
-            return self
-        super().start()
+    def _teardown_handler(self) -> None:
+        handler = self._handler_instance
+        if handler is not None and handler.registered:
+            handler.teardown()
+
+    def _after_start(self) -> None:
+        """Subscribe the socket events once ``on_start`` succeeded (inside
+        start(), so a failure here rolls the start back). Whoever set the
+        handler up, it is torn down when the controller stops (SPECTER)."""
+        self.add_cleanup(self._teardown_handler)
         if self._socketio is not None:
-            try:
-                with self.scope.activate():
-                    self._setup_handler()
-            except BaseException:
-                self.stop()
-                raise
-        return self
+            self._setup_handler()
 
     @property
     def socketio(self) -> Any:

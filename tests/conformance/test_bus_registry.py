@@ -202,7 +202,6 @@ def test_clear_rejects_pending_wait_for_with_runtime_error(impl):
 
 # ----------------------------------------- process-wide bus/registry after boot
 
-@pytest.mark.ours_xfail("core: process-wide registry (one booted runtime is what plain code sees)")
 def test_manager_and_ingress_resolve_from_plain_code_after_boot(impl):
     manager = impl.boot()
     assert impl.mod.registry.resolve("service_manager") is manager
@@ -210,14 +209,12 @@ def test_manager_and_ingress_resolve_from_plain_code_after_boot(impl):
     assert isinstance(manager.socket_ingress, impl.mod.SocketIngress)
 
 
-@pytest.mark.ours_xfail("core: process-wide registry (services by name from plain code)")
 def test_services_resolve_by_name_from_plain_code_after_boot(impl):
     svc = impl.mod.Service("indexer")
     impl.boot(services=[svc])
     assert impl.mod.registry.require("indexer") is svc
 
 
-@pytest.mark.ours_xfail("core: process-wide bus (plain-code emit reaches a booted service's listener)")
 def test_plain_code_emit_reaches_a_booted_service(impl):
     heard = []
 
@@ -230,7 +227,6 @@ def test_plain_code_emit_reaches_a_booted_service(impl):
     assert heard == [{"path": "/a"}]
 
 
-@pytest.mark.ours_xfail("core: provided/subscribed before boot is carried into the runtime")
 def test_composition_root_provides_and_subscribes_before_boot(impl):
     heard = []
     impl.mod.bus.on("tick", heard.append)  # module-level subscription
@@ -250,7 +246,6 @@ def test_composition_root_provides_and_subscribes_before_boot(impl):
     assert heard == [1]
 
 
-@pytest.mark.ours_xfail("core: process-wide bus (import-time cache invalidated by a service's emit)")
 def test_import_time_cache_is_invalidated_by_a_booted_service(impl):
     cache = impl.mod.create_cache("drives", depends_on=["storage:mounts"])
     cache.set(["/media/usb1"])
@@ -264,7 +259,6 @@ def test_import_time_cache_is_invalidated_by_a_booted_service(impl):
     cache.destroy()
 
 
-@pytest.mark.ours_xfail("core: a service is in the registry before its own on_start runs")
 def test_service_is_provided_before_its_on_start(impl):
     seen = {}
 

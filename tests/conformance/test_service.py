@@ -125,7 +125,6 @@ def test_watch_is_immediate_and_ends_when_the_service_stops(impl):
     assert seen == [0, 1]
 
 
-@pytest.mark.ours_xfail("core: Service.stop() clears state subscribers (SPECTER teardown step 7)")
 def test_stop_clears_state_subscribers(impl):
     svc = impl.mod.Service("svc", {"n": 0}).start()
     seen = []
@@ -333,14 +332,10 @@ def test_own_without_any_release_method_is_a_type_error(impl):
     svc.stop()
 
 
-_OWN_ORDER = pytest.mark.ours_xfail("core: own() accepts SPECTER's release names in SPECTER's order "
-                                    "(stop, close, disconnect, destroy, terminate, kill)")
-
-
 @pytest.mark.parametrize("methods, expected", [
-    pytest.param(("close", "destroy"), "close", marks=_OWN_ORDER),
-    pytest.param(("disconnect", "kill"), "disconnect", marks=_OWN_ORDER),
-    pytest.param(("terminate", "kill"), "terminate", marks=_OWN_ORDER),
+    pytest.param(("close", "destroy"), "close"),
+    pytest.param(("disconnect", "kill"), "disconnect"),
+    pytest.param(("terminate", "kill"), "terminate"),
     (("destroy", "kill"), "destroy"),
 ])
 def test_own_picks_the_release_method_in_specter_order(impl, methods, expected):
@@ -355,7 +350,6 @@ def test_own_picks_the_release_method_in_specter_order(impl, methods, expected):
     assert calls == [expected]
 
 
-@pytest.mark.ours_xfail("core: own(socketio.Client()) disconnects it")
 def test_own_disconnects_a_socketio_client(impl):
     import socketio
 
@@ -415,7 +409,6 @@ def test_start_process_is_owned_and_stopped_with_the_service(impl):
     assert not proc.running
 
 
-@pytest.mark.ours_xfail("core: own(subprocess.Popen) terminates it (SIGTERM), kill only at the deadline")
 def test_own_terminates_an_owned_popen(impl):
     import signal
     import subprocess

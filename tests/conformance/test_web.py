@@ -93,7 +93,6 @@ def test_controller_name_argument_and_default(impl):
     assert Plain().name == "controller"
 
 
-@pytest.mark.ours_xfail("core: Controller.stop() tears down the handler it created (has_handler False)")
 def test_controller_stop_tears_down_its_handler(impl):
     ctrl = _item_controller(impl)
     handler = ctrl.build_handler()
@@ -204,7 +203,6 @@ def test_handler_setup_idempotent_teardown_runs_cleanups_lifo(impl):
     assert handler.registered is False
 
 
-@pytest.mark.ours_xfail("core: Handler.teardown() resets socketio to None")
 def test_handler_teardown_resets_socketio(impl):
     handler = _presence(impl, [])
     app, socketio = impl.flask()
@@ -504,7 +502,6 @@ def test_an_optional_failing_service_is_skipped_on_ours(impl):
     assert manager.booted and ok.running
 
 
-@pytest.mark.ours_xfail("core: manager health shape ({'handlers': {name: {'registered': bool}}})")
 def test_manager_health_shape(impl):
     handler = _presence(impl, [])
     svc = impl.mod.Service("svc")
@@ -515,7 +512,6 @@ def test_manager_health_shape(impl):
     assert health["handlers"] == {"presence": {"registered": True}}
 
 
-@pytest.mark.ours_xfail("core: manager health reports a raising service.health() as status 'error'")
 def test_manager_health_reports_a_raising_service_health(impl):
     class Sick(impl.mod.Service):
         def health(self):
@@ -525,7 +521,6 @@ def test_manager_health_reports_a_raising_service_health(impl):
     assert manager.health()["services"]["sick"] == {"status": "error", "error": "probe failed"}
 
 
-@pytest.mark.ours_xfail("core: manager health status is 'stopped' after shutdown")
 def test_manager_health_after_shutdown_is_stopped(impl):
     manager = impl.boot(services=[impl.mod.Service("svc")])
     manager.shutdown()
