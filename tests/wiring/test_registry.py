@@ -93,9 +93,7 @@ def test_clear_rejects_pending_waiters_with_runtime_error() -> None:
 
 
 # ------------------------------------------------ the process-wide rule (specter.md,
-# "The process-wide bus and registry"); the runtime side is the lead's CORE work
-@pytest.mark.xfail(reason="core: one booted runtime is what code outside any runtime resolves to; "
-                          "default-scope entries and listeners are carried into it at boot", strict=True)
+# "The process-wide bus and registry")
 def test_one_booted_runtime_is_what_plain_code_sees(spoc_app) -> None:
     from specter_spoc import bus, registry
 
