@@ -122,6 +122,9 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
     - a body sent without a JSON content type -> 415 (a JSON API that
       accepts text/plain can be posted to by any web page's form);
     - JSON that is not an object -> 400;
+    - a string (or key) holding a lone UTF-16 surrogate (``"\\ud800"``:
+      valid JSON, but not text: UTF-8, SQLite and hashing cannot take it)
+      -> 400 naming the field;
     - ``required`` fields missing or blank -> 400 listing them.
     """
     raw = request.get_data(cache=True)
@@ -146,6 +149,14 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
                         'Send {"field": value, ...}.', 400)
     if not allow_empty and not payload:
         raise HTTPError(error, 400)
+    from ..contracts._coerce import find_lone_surrogate, may_hold_surrogates
+
+    if may_hold_surrogates(raw):  # a byte scan; the walk only when an escape could be one
+        where = find_lone_surrogate(payload)
+        if where is not None:
+            raise HTTPError(f"Field {where!r} of the JSON body holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                            "which is not text. Send UTF-8 text.", 400,
+                            payload={"errors": {where: "holds a lone UTF-16 surrogate"}})
     if required:
         require_fields(payload, required)
     return payload

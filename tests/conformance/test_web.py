@@ -298,7 +298,6 @@ def test_ingress_decorators_unsubscribe_owner_and_clear(impl):
     assert seen == []
 
 
-@pytest.mark.ours_xfail("H6: ingress (on(event, cb) returns cb)")
 def test_ingress_on_with_callback_returns_the_callback(impl):
     ingress = impl.mod.SocketIngress()
 
@@ -309,7 +308,6 @@ def test_ingress_on_with_callback_returns_the_callback(impl):
     assert ingress.dispatch("e") == "x"
 
 
-@pytest.mark.ours_xfail("H6: ingress (on_error_default(cb) returns cb)")
 def test_ingress_on_error_default_with_callback_returns_the_callback(impl):
     ingress = impl.mod.SocketIngress()
 
@@ -333,7 +331,6 @@ def test_ingress_default_error_fanout(impl):
     assert unsub() is True and ingress.unsubscribe_error_default(first) is True
 
 
-@pytest.mark.ours_xfail("H6: ingress (fan-out continues when one subscriber raises)")
 def test_ingress_dispatch_continues_when_a_subscriber_raises(impl):
     ingress = impl.mod.SocketIngress()
     seen = []
@@ -347,7 +344,6 @@ def test_ingress_dispatch_continues_when_a_subscriber_raises(impl):
     assert seen == [1]
 
 
-@pytest.mark.ours_xfail("H6: ingress (fan-out continues when one subscriber raises, over Socket.IO)")
 def test_ingress_fanout_over_socketio_continues_past_a_raising_subscriber(impl):
     seen = []
     app, socketio = impl.flask()

@@ -125,7 +125,8 @@ def test_random_requests_to_every_endpoint_get_2xx_or_4xx_json_without_internals
     #: one report lists every kind of problem, with the full case count
     failures: Dict[Tuple[str, str, str], str] = {}
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+    # derandomize: the same cases every run, so coverage of every endpoint is a fact, not luck
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(target=targets(endpoints, blog.ids), body=bodies, content_type=content_types, query=queries,
            token=st.sampled_from(TOKENS))

@@ -14,7 +14,7 @@ from specter_spoc.contrib.redis import RedeliveryLimitExceeded, RedisQueueBacken
 from specter_spoc.lifecycle.queue_backend import MEMORY, QUEUE_BACKEND_KEY
 from specter_spoc.wiring.scope import Scope
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 PREFIX = "t:q"
 
