@@ -94,13 +94,13 @@ def test_clear_rejects_pending_waiters_with_runtime_error() -> None:
 
 # ------------------------------------------------ the process-wide rule (specter.md,
 # "The process-wide bus and registry")
-def test_one_booted_runtime_is_what_plain_code_sees(spoc_app) -> None:
+def test_one_booted_runtime_is_what_plain_code_sees(spoc_app_factory) -> None:
     from specter_spoc import bus, registry
 
     heard: list = []
     registry.provide("config", {"debug": False})      # composition root, before boot
     bus.on("tick", heard.append)                       # module-level subscription
-    app, _, runtime = spoc_app(services=[Service("indexer")])
+    app, _, runtime = spoc_app_factory(services=[Service("indexer")])
     assert registry.resolve("service_manager") is runtime
     assert registry.require("indexer").name == "indexer"
     with app.app_context():
@@ -110,11 +110,11 @@ def test_one_booted_runtime_is_what_plain_code_sees(spoc_app) -> None:
     assert heard == [1, 2]
 
 
-def test_two_booted_runtimes_never_see_each_other_nor_plain_code(spoc_app) -> None:
+def test_two_booted_runtimes_never_see_each_other_nor_plain_code(spoc_app_factory) -> None:
     from specter_spoc import bus, registry
 
-    app_a, _, runtime_a = spoc_app()
-    app_b, _, runtime_b = spoc_app()
+    app_a, _, runtime_a = spoc_app_factory()
+    app_b, _, runtime_b = spoc_app_factory()
     heard: dict = {"a": [], "b": [], "outside": []}
     with app_a.app_context():
         registry.provide("only-a", 1)
