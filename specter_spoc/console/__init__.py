@@ -81,11 +81,12 @@ def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[s
     return console
 
 
-def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE) -> Any:
+def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE, *, sample_interval: Optional[float] = None) -> Any:
     """Serve Prometheus metrics of ``runtime`` at ``rule``; returns the
     :class:`~.metrics.MetricsService`. Needs the ``metrics`` extra. The
     endpoint has no auth of its own: expose it to your scraper only (or put
-    it behind your proxy's auth)."""
+    it behind your proxy's auth). ``sample_interval`` (multi-process mode
+    only) is how often each process refreshes its gauges (default 5 s)."""
     from .metrics import MetricsService, arm_boot_timing, metrics_response
 
     app = runtime.app
@@ -95,7 +96,7 @@ def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE) -> Any:
         raise ConsoleConfigError("Prometheus metrics are already installed on this app; install them once.")
     rule = _check_rule(rule, "METRICS_RULE")
     arm_boot_timing()
-    metrics = MetricsService(runtime)
+    metrics = MetricsService(runtime, sample_interval=sample_interval)
 
     def spoc_metrics() -> Any:
         return metrics_response(metrics)

@@ -126,8 +126,7 @@ class ConsoleService(Service):
         own = self.collector.snapshot()
         processes: List[Dict[str, Any]] = [own]
         if self.directory is not None:
-            if self.watchers:
-                self.directory.mark_watching()
+            self.directory.mark_watching()  # someone looks (page, API, CLI): every process reports
             self.directory.publish(own)
             processes = self.directory.processes(own)
         return {"self": self.identity["id"], "actions": self.actions_enabled,

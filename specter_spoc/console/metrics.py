@@ -128,9 +128,13 @@ class MetricsService(Service):
 
     priority = -1000
 
-    def __init__(self, runtime: Any, *, name: str = "spoc-metrics") -> None:
+    def __init__(self, runtime: Any, *, name: str = "spoc-metrics", sample_interval: Optional[float] = None) -> None:
         super().__init__(name)
         client = _require_client()
+        period = SAMPLE_INTERVAL if sample_interval is None else sample_interval
+        if isinstance(period, bool) or not isinstance(period, (int, float)) or period <= 0:
+            raise ValueError(f"install_metrics(sample_interval=...) must be seconds > 0, got {sample_interval!r}.")
+        self.sample_interval = float(period)
         self.runtime = runtime
         self.multiprocess = multiprocess_dir() is not None
         self.registry = client.CollectorRegistry(auto_describe=True)
@@ -176,7 +180,7 @@ class MetricsService(Service):
         self._instrument_draining()
         if self.multiprocess:
             self.add_cleanup(self._mark_dead)
-            self.interval(self.sample, SAMPLE_INTERVAL)
+            self.interval(self.sample, self.sample_interval)
 
     def _mark_dead(self) -> None:
         from prometheus_client import multiprocess

@@ -4,7 +4,7 @@ that can be made to fail, and routes to drive both.
 
 Configured by environment variables so it runs the same under
 ``python console_app.py PORT`` and gunicorn (``console_app:create_app()``):
-SPOC_MODE, CONSOLE_TOKEN, REDIS_URL, METRICS (1/0).
+SPOC_MODE, CONSOLE_TOKEN, REDIS_URL, METRICS (1/0), CORS, METRICS_SAMPLE.
 """
 from __future__ import annotations
 
@@ -63,12 +63,14 @@ def create_app() -> Flask:
     redis_url = os.environ.get("REDIS_URL") or None
     if redis_url:
         app.config["REDIS_URL"] = redis_url
-    socketio = SocketIO(app, async_mode="gevent", message_queue=redis_url)
+    # CORS=*: the app lets any origin open sockets; the console must still refuse them
+    socketio = SocketIO(app, async_mode="gevent", message_queue=redis_url,
+                        cors_allowed_origins=os.environ.get("CORS") or None)
     jobs, flaky = Jobs(), Flaky("flaky")
     runtime = boot(app, socketio, services=[jobs, flaky])
     install_console(runtime, token=os.environ.get("CONSOLE_TOKEN") or None, interval=0.2)
     if os.environ.get("METRICS", "1") == "1":
-        install_metrics(runtime)
+        install_metrics(runtime, sample_interval=float(os.environ.get("METRICS_SAMPLE", "5")))
 
     @app.get("/ready")
     def ready() -> Any:
@@ -80,7 +82,7 @@ def create_app() -> Flask:
         if data.get("hold"):
             jobs.release.clear()
         accepted = sum(1 for item in data.get("items", []) if jobs.enqueue(item))
-        return {"accepted": accepted}
+        return {"accepted": accepted, "pid": os.getpid()}
 
     @app.post("/jobs/release")
     def release() -> Any:
@@ -96,7 +98,7 @@ def create_app() -> Flask:
     def emit(event: str) -> Any:
         runtime.bus.emit(event, {"n": 1})
         socketio.emit("news", {"n": 1})
-        return jsonify({"emitted": event})
+        return jsonify({"emitted": event, "pid": os.getpid()})
 
     return app
 
