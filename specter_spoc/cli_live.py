@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import click
 
@@ -188,7 +189,8 @@ def queue_group() -> None:
     """List QueueServices, and list, requeue or purge their dead letters."""
 
 
-def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> Any:
+@contextmanager
+def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> Iterator[Any]:
     if not prefix:
         raise click.UsageError("--redis needs --prefix: the queue key prefix (QUEUE_REDIS_PREFIX, default "
                                "specter_spoc:queue:<app name>).")
@@ -196,7 +198,11 @@ def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> 
 
     from .console.deadletters import RedisDeadLetters
 
-    return RedisDeadLetters(redis.Redis.from_url(redis_url, socket_timeout=5), prefix, name)
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        yield RedisDeadLetters(client, prefix, name)
+    finally:
+        client.close()
 
 
 def _redis_options(fn: Any) -> Any:
@@ -233,7 +239,8 @@ def queue_dead_command(name: str, url: Optional[str], token: Optional[str], rule
     """List the dead letters of the QueueService NAME."""
     _need_url(url, redis_url)
     if redis_url:
-        dead = _dead_source(name, redis_url, prefix).list(count)
+        with _dead_source(name, redis_url, prefix) as source:
+            dead = source.list(count)
     else:
         dead = ConsoleClient(url or "", token, rule).call("GET", f"/api/queues/{name}/dead?count={count}")["dead"]
     if as_json:
@@ -249,8 +256,8 @@ def _edit(verb: str, name: str, ids: Tuple[str, ...], url: Optional[str], token:
     _need_url(url, redis_url)
     chosen = list(ids) or None
     if redis_url:
-        source = _dead_source(name, redis_url, prefix)
-        count = source.requeue(chosen) if verb == "requeue" else source.purge(chosen)
+        with _dead_source(name, redis_url, prefix) as source:
+            count = source.requeue(chosen) if verb == "requeue" else source.purge(chosen)
     else:
         body = {"ids": chosen} if chosen else {}
         result = ConsoleClient(url or "", token, rule).call("POST", f"/api/queues/{name}/{verb}", body)
