@@ -161,6 +161,7 @@ class MetricsService(Service):
                                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
         self.refused = Counter("http_refused_draining", "HTTP requests answered 503 while draining", **reg)
         self._last: Dict[str, Dict[str, int]] = {}
+        self._emit_incs: Dict[str, Callable[[], None]] = {}
 
     # ------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
@@ -189,7 +190,10 @@ class MetricsService(Service):
 
     # ----------------------------------------------------------------- hooks
     def _on_emit(self, event: str, data: Any) -> None:
-        self.bus_emits.labels(event).inc()
+        inc = self._emit_incs.get(event)
+        if inc is None:  # labels() takes a lock and builds a key: once per event name
+            inc = self._emit_incs[event] = self.bus_emits.labels(event).inc
+        inc()
 
     def _on_crash(self, sender: Any, action: str = "", **_: Any) -> None:
         if sender is self.runtime or any(s is sender for s in walk_services(self.runtime)):
