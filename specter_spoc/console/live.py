@@ -146,12 +146,17 @@ class ConsoleService(Service):
                 self._wake.wait(0.05)
 
     def _presence_loop(self) -> None:
-        """Publish this process's snapshot while another process has a console open."""
+        """Publish this process's snapshot (with bus rates: the tap is on
+        meanwhile) while another process has a console open."""
         import gevent
 
         while True:
-            if not self.watchers and self.directory.someone_watching():
-                self.directory.publish(self.collector.snapshot())
+            if not self.watchers:
+                if self.directory.someone_watching():
+                    self.bus_rates.start()
+                    self.directory.publish(self.collector.snapshot())
+                else:
+                    self.bus_rates.stop()
             gevent.sleep(self.period)
 
     # -------------------------------------------------------------- actions
