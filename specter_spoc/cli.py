@@ -468,6 +468,7 @@ from .cli_live import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a
 
 for _command in LIVE_COMMANDS:
     cli.add_command(_command)
+    flask_group.add_command(_command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
