@@ -88,3 +88,20 @@ def test_queue_commands_edit_a_redis_dead_letter_stream_directly(redis_server: A
     assert run("queue", "purge", "jobs", *common).output.strip() == "purged 2 dead letter(s) of jobs"
     assert client.xlen(f"{prefix}:jobs:dead") == 0
     assert "--prefix" in run("queue", "dead", "jobs", "--redis", redis_server.url, ok=False).output
+
+
+@pytest.mark.e2e
+def test_console_requeues_and_purges_a_redis_backed_queues_dead_letters(console_server: Any,
+                                                                         redis_server: Any) -> None:
+    client = redis_server.client()
+    with console_server(QUEUE_REDIS=redis_server.url, METRICS="0") as server:
+        url = server.url
+        server.post("/jobs", {"items": ["fail", "fail", 7]})
+        dead = wait_until(lambda: (lambda d: d if len(d) == 2 else None)(_dead(url)), what="two dead letters")
+        assert dead[0]["reason"] == "failed" and "password=********" in dead[0]["error"]
+        assert client.xlen("console_app:queue:jobs:dead") == 2  # the console reads the stream itself
+        assert "requeued 1" in run("queue", "requeue", "jobs", "--id", dead[0]["id"], "--url", url).output
+        wait_until(lambda: (lambda d: d if len(d) == 2 and d[-1]["id"] not in {x["id"] for x in dead} else None)(
+            _dead(url)), what="the requeued item failing again")
+        assert "purged 2" in run("queue", "purge", "jobs", "--url", url).output
+        assert client.xlen("console_app:queue:jobs:dead") == 0

@@ -9,7 +9,7 @@ from typing import Any, Iterator, Tuple
 import gevent
 import pytest
 from flask import Flask
-from flask_socketio import SocketIO
+from flask_socketio import SocketIO, join_room
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.handler import WebSocketHandler
 
@@ -29,6 +29,7 @@ def served() -> Iterator[Tuple[Any, Any, str]]:
     # a short ping interval: Engine.IO's per-connection ping greenlet ends soon after the client left
     socketio = SocketIO(app, async_mode="gevent", ping_interval=0.2)
     runtime = boot(app, socketio, services=[Jobs("jobs")], install_signals=False)
+    socketio.on_event("join", lambda room: join_room(room))
     console = install_console(runtime, interval=0.05)
     server = WSGIServer(("127.0.0.1", 0), app, handler_class=WebSocketHandler, log=None)
     server.start()
@@ -58,6 +59,14 @@ def test_nothing_runs_until_a_console_client_connects(served: Any, sio_clients: 
     assert console.bus_rates.tapped and [g.spoc_label for g in console.live_greenlets()] == ["spoc-console:pusher"]
     runtime.bus.emit("orders:placed", {})
     wait_until(lambda: "orders:placed" in snapshots[-1]["processes"][0]["bus"], timeout=5, what="bus rate shown")
+
+    # app clients per namespace and room (the console's own namespace left out)
+    reader = sio_clients()
+    reader.connect(url, transports=["websocket"], wait_timeout=5)
+    reader.call("join", "post:1", timeout=5)
+    wait_until(lambda: snapshots[-1]["processes"][0]["sockets"] == {"/": {"clients": 1, "rooms": {"post:1": 1}}},
+               timeout=5, what="the app's client and its room in the snapshot")
+    reader.disconnect()
 
     client.disconnect()
     wait_until(lambda: not console.live_greenlets() and not console.bus_rates.tapped, timeout=5,

@@ -4,7 +4,8 @@ that can be made to fail, and routes to drive both.
 
 Configured by environment variables so it runs the same under
 ``python console_app.py PORT`` and gunicorn (``console_app:create_app()``):
-SPOC_MODE, CONSOLE_TOKEN, REDIS_URL, METRICS (1/0), CORS, METRICS_SAMPLE.
+SPOC_MODE, CONSOLE_TOKEN, REDIS_URL, METRICS (1/0), CORS, METRICS_SAMPLE,
+QUEUE_REDIS (a Redis URL: the jobs queue lives in Redis Streams).
 """
 from __future__ import annotations
 
@@ -67,6 +68,10 @@ def create_app() -> Flask:
     socketio = SocketIO(app, async_mode="gevent", message_queue=redis_url,
                         cors_allowed_origins=os.environ.get("CORS") or None)
     jobs, flaky = Jobs(), Flaky("flaky")
+    if os.environ.get("QUEUE_REDIS"):  # jobs on Redis Streams, dead letters in its dead-letter stream
+        from specter_spoc.contrib.redis import RedisQueueBackend
+
+        jobs.backend = RedisQueueBackend(os.environ["QUEUE_REDIS"], prefix="console_app:queue")
     runtime = boot(app, socketio, services=[jobs, flaky])
     install_console(runtime, token=os.environ.get("CONSOLE_TOKEN") or None, interval=0.2)
     if os.environ.get("METRICS", "1") == "1":
