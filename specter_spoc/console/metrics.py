@@ -38,7 +38,9 @@ time and nothing runs in between.
 
 Cost: a bus tap (one counter increment per emit), a wrapper around each
 QueueService's ``handle_item`` (two clock reads per item) and one around
-Socket.IO's dispatch and emit (one increment per event).
+Socket.IO's dispatch and emit (one increment per event). Call
+:func:`arm_boot_timing` before ``boot()`` (``console_settings_from_config``
+does) so in-process queue workers are timed from their first item.
 """
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ from ..lifecycle.service import Service
 from ..wiring import signals
 from .collect import CONSOLE_NAMESPACE, service_state, socket_clients, walk_services
 
-__all__ = ["MetricsService", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing"]
+__all__ = ["MetricsService", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing",
+           "time_items"]
 
 METRICS_NAMESPACE = "spoc"
 #: seconds between samples of the gauges in multi-process mode
@@ -106,18 +109,60 @@ def _on_stopped(sender: Any, **_: Any) -> None:
         metrics.shutdown_seconds.observe(time.monotonic() - start)
 
 
+def _root(service: Any) -> Any:
+    while getattr(service, "owner", None) is not None:
+        service = service.owner
+    return service
+
+
+def time_items(service: Any) -> None:
+    """Time ``handle_item`` of a QueueService into the metrics of its runtime
+    (looked up per item: metrics installed later are picked up). The wrapper
+    is an instance attribute; an in-process worker reads ``handle_item``
+    once, when it first runs, so it must be in place before that:
+    :func:`arm_boot_timing` wraps each QueueService as it starts."""
+    original = getattr(service, "handle_item", None)
+    if not callable(original) or not callable(getattr(service, "stats", None)) \
+            or getattr(original, "spoc_timed", False):
+        return
+    clock = time.perf_counter
+    observers: Dict[int, Callable[[float], None]] = {}
+
+    def handle_item(item: Any) -> Any:
+        metrics = _installed.get(_root(service))
+        if metrics is None:
+            return original(item)
+        observe = observers.get(id(metrics))
+        if observe is None:  # labels() takes a lock: once per runtime
+            observe = observers[id(metrics)] = metrics.handling.labels(service.name).observe
+        start = clock()
+        try:
+            return original(item)
+        finally:
+            observe(clock() - start)
+
+    handle_item.spoc_timed = True  # type: ignore[attr-defined]
+    service.handle_item = handle_item
+
+
+def _on_service_started_time_items(sender: Any, **_: Any) -> None:
+    time_items(sender)
+
+
 _armed = False
 
 
 def arm_boot_timing() -> None:
-    """Start timing boots and shutdowns (call before ``boot()``, as
-    ``console_settings_from_config`` does; a boot that began earlier has no
-    ``spoc_boot_seconds``)."""
+    """Start timing boots, shutdowns and QueueService items (call before
+    ``boot()``, as ``console_settings_from_config`` does; a boot that began
+    earlier has no ``spoc_boot_seconds``, and its in-process queue workers
+    time their items only from their next restart)."""
     global _armed
     if _armed:
         return
     _armed = True
     signals.service_started.connect(_on_started, weak=False)
+    signals.service_started.connect(_on_service_started_time_items, weak=False)
     signals.runtime_booted.connect(_on_booted, weak=False)
     signals.runtime_shutting_down.connect(_on_shutting_down, weak=False)
     signals.service_stopped.connect(_on_stopped, weak=False)
@@ -173,10 +218,8 @@ class MetricsService(Service):
         self.add_cleanup(self.runtime.bus.tap(self._on_emit))
         signals.service_crashed.connect(self._on_crash, weak=False)
         self.add_cleanup(lambda: signals.service_crashed.disconnect(self._on_crash))
-        signals.service_started.connect(self._on_service_started, weak=False)
-        self.add_cleanup(lambda: signals.service_started.disconnect(self._on_service_started))
         for service in walk_services(self.runtime):
-            self._time_items(service)
+            time_items(service)
         self._instrument_socketio()
         self._instrument_draining()
         if self.multiprocess:
@@ -200,31 +243,6 @@ class MetricsService(Service):
             self.crashes.labels(sender.name).inc()
             if action == "restart":
                 self.restarts.labels(sender.name).inc()
-
-    def _on_service_started(self, sender: Any, **_: Any) -> None:
-        self._time_items(sender)
-
-    def _time_items(self, service: Any) -> None:
-        """Time ``handle_item`` of a QueueService (an instance-level wrapper;
-        a worker picks it up when it starts, so install metrics right after
-        boot, before the first item, or the in-process workers started
-        earlier run untimed until the service restarts)."""
-        original = getattr(service, "handle_item", None)
-        if not callable(original) or not callable(getattr(service, "stats", None)) \
-                or getattr(original, "spoc_timed", False):
-            return
-        observe = self.handling.labels(service.name).observe
-        clock = time.perf_counter
-
-        def handle_item(item: Any) -> Any:
-            start = clock()
-            try:
-                return original(item)
-            finally:
-                observe(clock() - start)
-
-        handle_item.spoc_timed = True  # type: ignore[attr-defined]
-        service.handle_item = handle_item
 
     def _instrument_socketio(self) -> None:
         server = getattr(self.runtime.socketio, "server", None)
