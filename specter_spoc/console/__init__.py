@@ -71,7 +71,7 @@ def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[s
     url = redis_url if redis_url is not None else app.config.get("REDIS_URL")
     console = ConsoleService(runtime, console_auth, actions=enabled_actions, interval=interval,
                              redis_url=url or None)
-    console.rule = rule  # type: ignore[attr-defined]
+    console.rule = rule
     from .page import console_blueprint
 
     app.register_blueprint(console_blueprint(console, rule))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, Iterable, List, Optional
 
-from .collect import find_service, walk_services
+from .collect import find_service, mask_message, walk_services
 from .deadletters import dead_letters_for
 
 __all__ = ["ActionError", "restart_service", "queue_names", "dead_letters", "requeue", "purge"]
@@ -52,9 +52,8 @@ def restart_service(runtime: Any, name: str) -> Dict[str, Any]:
         service.stop()
         try:
             service.start()
-        except Exception as exc:
-            service._failed = f"failed to start: {type(exc).__name__}: {exc}"
-            return {"service": name, "restarted": False, "error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # Service.start() logged it and released what on_start acquired
+            return {"service": name, "restarted": False, "error": mask_message(f"{type(exc).__name__}: {exc}")}
     return {"service": name, "restarted": True, "status": service.health().get("status")}
 
 

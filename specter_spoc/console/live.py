@@ -41,6 +41,8 @@ class ConsoleService(Service):
     """Owns the console's work in one process (registered on the runtime)."""
 
     priority = -1000  # up first, down last: it watches the others stop
+    #: the page's URL path (set by install_console)
+    rule: str = "/_spoc/console"
 
     def __init__(self, runtime: Any, auth: ConsoleAuth, *, actions: bool, interval: float = 1.0,
                  redis_url: Optional[str] = None, name: str = "spoc-console") -> None:
@@ -150,13 +152,20 @@ class ConsoleService(Service):
         meanwhile) while another process has a console open."""
         import gevent
 
+        last_problem = ""
         while True:
-            if not self.watchers:
-                if self.directory.someone_watching():
-                    self.bus_rates.start()
-                    self.directory.publish(self.collector.snapshot())
-                else:
-                    self.bus_rates.stop()
+            try:
+                if not self.watchers:
+                    if self.directory.someone_watching():
+                        self.bus_rates.start()
+                        self.directory.publish(self.collector.snapshot())
+                    else:
+                        self.bus_rates.stop()
+            except Exception as exc:  # e.g. Redis refusing a command: say it once, keep reporting
+                problem = f"{type(exc).__name__}: {exc}"
+                if problem != last_problem:
+                    logger.exception("console: publishing this process's snapshot to Redis failed")
+                    last_problem = problem
             gevent.sleep(self.period)
 
     # -------------------------------------------------------------- actions
