@@ -22,7 +22,7 @@ from flask_socketio import SocketIO  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from specter_spoc import boot  # noqa: E402
-from specter_spoc.runtime import serve  # noqa: E402
+from specter_spoc import serve  # noqa: E402
 
 
 def create_app(redis_url: str) -> Flask:

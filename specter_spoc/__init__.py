@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, List
 
-if TYPE_CHECKING:  # explicit imports for type checkers and IDEs
+if TYPE_CHECKING:  # the same names, spelled out for type checkers (a test checks both agree)
     from .contracts.operation import Operation
     from .contracts.operation import OperationError
     from .contracts.outcome import Outcome
@@ -28,7 +28,10 @@ if TYPE_CHECKING:  # explicit imports for type checkers and IDEs
     from .runtime import BootError
     from .runtime import Runtime
     from .runtime import ServiceManager
-    from .runtime import boot
+    from .app import boot
+    from .app import create_app
+    from .app import serve
+    from .project.loader import load_project
     from .state.cache import Cache
     from .state.cache import create_cache
     from .state.model import Model
@@ -45,17 +48,16 @@ if TYPE_CHECKING:  # explicit imports for type checkers and IDEs
     from .web.router import Router
     from .web.router import route
     from .wiring import signals
-    from .wiring.registry import Registry as SPECTERRegistry
     from .wiring.bus import EventBus
     from .wiring.proxies import bus
     from .wiring.proxies import registry
     from .wiring.registry import Registry
+    from .wiring.registry import Registry as SPECTERRegistry
     from .wiring.scope import Scope
     from .wiring.scope import current_scope
 
-#: public name -> module that defines it. Imported on first use, so that
-#: ``import specter_spoc`` has no side effects (the CLI monkey-patches gevent
-#: before Flask is imported).
+#: public name -> module that defines it (the same names as ``__all__``). Imported on first use, so that ``import specter_spoc`` has no side
+#: effects (the CLI monkey-patches gevent before Flask is imported).
 _EXPORTS = {
     "Operation": ".contracts.operation",
     "OperationError": ".contracts.operation",
@@ -74,7 +76,10 @@ _EXPORTS = {
     "BootError": ".runtime",
     "Runtime": ".runtime",
     "ServiceManager": ".runtime",
-    "boot": ".runtime",
+    "boot": ".app",
+    "create_app": ".app",
+    "serve": ".app",
+    "load_project": ".project.loader",
     "Cache": ".state.cache",
     "create_cache": ".state.cache",
     "Model": ".state.model",
@@ -95,30 +100,35 @@ _EXPORTS = {
     "bus": ".wiring.proxies",
     "registry": ".wiring.proxies",
     "Registry": ".wiring.registry",
+    "SPECTERRegistry": ".wiring.registry",
     "Scope": ".wiring.scope",
     "current_scope": ".wiring.scope",
-    "SPECTERRegistry": ".wiring.registry",
 }
 _ALIASES = {"SPECTERRegistry": "Registry"}
 
-__version__ = "0.1.0"
+#: the SPECTER release whose documented behaviour this package keeps
+SPECTER_COMPAT = "0.1.2"
 
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        return version("specter-spoc")
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "0.0.0+unknown"
+
+
+__version__ = _version()
+
+#: the public API, literal for type checkers; a test checks it equals _EXPORTS
 __all__ = [
-    # lifecycle
-    "Service", "QueueService", "Watcher", "WatcherError", "ManagedProcess", "start_process",
-    "offload", "OffloadError",
-    # web
-    "Controller", "Handler", "SocketIngress", "Router", "route",
-    "HTTPError", "json_endpoint", "expect_json", "require_fields",
-    # runtime
-    "boot", "Runtime", "ServiceManager", "BootError",
-    # state
-    "Store", "create_store", "Model", "create_model", "Cache", "create_cache",
-    # contracts
-    "Schema", "Field", "SchemaError", "Outcome", "Operation", "OperationError",
-    # wiring
-    "EventBus", "bus", "Registry", "SPECTERRegistry", "registry", "Scope", "current_scope", "signals",
-    "__version__",
+    "BootError", "Cache", "Controller", "EventBus", "Field", "HTTPError", "Handler",
+    "ManagedProcess", "Model", "OffloadError", "Operation", "OperationError", "Outcome",
+    "QueueService", "Registry", "Router", "Runtime", "SPECTERRegistry", "Schema", "SchemaError",
+    "Scope", "Service", "ServiceManager", "SocketIngress", "Store", "Watcher", "WatcherError",
+    "boot", "bus", "create_app", "create_cache", "create_model", "create_store", "current_scope",
+    "expect_json", "json_endpoint", "load_project", "offload", "registry", "require_fields",
+    "route", "serve", "signals", "start_process", "SPECTER_COMPAT", "__version__",
 ]
 
 

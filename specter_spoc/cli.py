@@ -261,7 +261,7 @@ def settings_command(project: str, mode: Optional[str], strict: Optional[bool], 
 
 
 def _boot_app(proj: Any) -> Any:
-    from .runtime import create_app
+    from .app import create_app
 
     return create_app(proj)
 
@@ -328,7 +328,7 @@ def run_command(project: str, mode: Optional[str], strict: Optional[bool], debug
         _report_diagnostics(proj)
         with _config_errors(debug):
             app = _boot_app(proj)
-        from .runtime import serve
+        from .app import serve
 
         serve(app, host=host, port=port)
     finally:

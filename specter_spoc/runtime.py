@@ -1,55 +1,76 @@
 """The Runtime: one per Flask app, root owner of everything that runs.
 
-``boot(app, socketio, ...)`` builds it from an app factory (SPECTER's
-``ServiceManager`` role; the name stays as an alias). It
+SPECTER calls it ``ServiceManager`` (the name stays as an alias). It is built
+and booted by :func:`specter_spoc.boot` from an app factory, and it
 
-1. gives the app its own scope (bus, registry, app context) — two apps in one
-   process never share them;
-2. starts services and controllers in registration order, honouring
-   ``priority`` (lower first, stable), then sets up socket handlers;
+1. gives the app its own scope (bus, registry, app context): two apps in one
+   process never share them, and with one app booted, plain code resolves to
+   it (see :mod:`specter_spoc.wiring.scope`);
+2. starts services and controllers by ``priority`` (lower first, then
+   registration order), each bounded by a start timeout, then sets up socket
+   handlers;
 3. rolls back on failure: whatever had started is stopped in reverse order,
-   then :class:`BootError` names what failed — no half-booted app;
-4. installs teardown triggers (atexit, SIGTERM, gunicorn worker exit).
+   then :class:`BootError` names what failed: no half-booted app;
+4. is shut down by the process's teardown triggers (atexit, SIGTERM,
+   gunicorn worker exit) or by :meth:`Runtime.shutdown`.
 
-``shutdown()`` drains (routes answer 503, new sockets are refused), sends
-connected Socket.IO clients a final event and disconnects them, tears down
-handlers and controllers, then services, in reverse start order, all under
-one shared deadline.
+Shutdown, all under one shared deadline: refuse new requests (503) and new
+socket events; wait for requests in flight; send Socket.IO clients a final
+event and disconnect them; tear down handlers, then controllers, then
+services, in reverse start order. Nothing raised by user code escapes it.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 import gevent
+from gevent import Greenlet, getcurrent
 from gevent.event import Event
-from flask import jsonify
-from werkzeug.exceptions import HTTPException
 
+from .lifecycle.owner import Owner, format_exc, kill_and_join
 from .lifecycle.service import Service
+from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
+from .web.conflicts import RouteIndex, event_conflicts
 from .web.connections import ConnectionTracker
 from .web.controller import Controller
 from .web.handler import INGRESS_KEY
-from .web.http import error_response
 from .web.ingress import SocketIngress
-from .web.triggers import PRELOAD_MESSAGE, Triggers, gunicorn_role
+from .web import socketio as sio
 from .wiring import signals
-from .wiring.scope import EXTENSION_KEY, Scope
+from .wiring.scope import Scope, attach_scope, booted_scopes, detach_scope, peek_scope, set_context_probe
+
+__all__ = ["Runtime", "ServiceManager", "BootError", "EXTENSION_KEY", "SHUTDOWN_EVENT"]
 
 logger = logging.getLogger("specter_spoc.runtime")
 
-#: event every connected client receives just before the server disconnects it
-SHUTDOWN_EVENT = "server_shutdown"
-#: seconds shutdown waits for clients to fetch that event (long-polling ones poll for it)
-FLUSH_TIMEOUT = 1.0
+R = TypeVar("R")
+
+#: key under which a runtime stores itself in ``app.extensions``
+EXTENSION_KEY = "specter_spoc"
+SHUTDOWN_EVENT = sio.SHUTDOWN_EVENT
+
+# runtime states (health "status" adds ok/degraded while running)
+_IDLE, _BOOTING, _RUNNING, _DRAINING, _STOPPED = "idle", "booting", "running", "draining", "stopped"
 
 
 class BootError(RuntimeError):
     """Boot failed; everything that had started was stopped again."""
 
 
-class Runtime(Service):
+def _flask_scope() -> Optional[Scope]:
+    """The scope of the runtime whose Flask app context is active (used by
+    plain code only when two or more runtimes are booted)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    runtime = current_app.extensions.get(EXTENSION_KEY)
+    return runtime.scope if isinstance(runtime, Runtime) else None
+
+
+class Runtime:
     """Root owner of one Flask app's services, controllers and handlers.
 
     Example::
@@ -66,40 +87,44 @@ class Runtime(Service):
 
     #: seconds the whole shutdown may take (one deadline shared by everything)
     shutdown_timeout: float = 10.0
+    #: seconds one service's ``on_start`` may take unless it sets ``start_timeout``
+    start_timeout: float = 30.0
 
     def __init__(self, app: Any = None, socketio: Any = None, *, name: Optional[str] = None,
-                 shutdown_timeout: Optional[float] = None) -> None:
-        super().__init__(name or (f"runtime:{app.import_name}" if app is not None else "runtime"))
+                 shutdown_timeout: Optional[float] = None, start_timeout: Optional[float] = None) -> None:
+        self.name = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
         if app is not None and EXTENSION_KEY in app.extensions:
             raise BootError(f"Flask app {app.import_name!r} already has a runtime "
                             f"(app.extensions[{EXTENSION_KEY!r}]); boot() each app once.")
         if shutdown_timeout is not None:
             self.shutdown_timeout = float(shutdown_timeout)
+        if start_timeout is not None:
+            self.start_timeout = float(start_timeout)
         self._app = app
         self._socketio = socketio
+        self._life = Owner(f"runtime {self.name!r}", logger)
         self._scope = Scope(self.name, enter=app.app_context if app is not None else None, owner=self)
         self._ingress = SocketIngress(scope=self._scope, gate=self._socket_gate, debug=self._debug)
         self._services: List[Service] = []
+        self._by_name: Dict[str, Service] = {}
         self._handlers: List[Any] = []
         self._started: List[Service] = []
         self._live_handlers: List[Any] = []
-        self._booted = False
-        self.draining = False
+        self._state = _IDLE
+        self._draining = False
         self._shutdown_done: Optional[Event] = None
-        self._triggers = Triggers(self)
-        self._child_failures: List[str] = []
-        self.project: Any = None
+        self._install_signals: Optional[bool] = None
+        self._escalations: List[str] = []
         self._connections: Optional[ConnectionTracker] = None
+        self._wrapped_wsgi: Any = None
+        self._routes = RouteIndex()
+        self._rules_indexed = 0
+        #: the SPOC-style project booted with this runtime, if any
+        self.project: Any = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
-            path = (getattr(socketio, "server_options", None) or {}).get("path", "socket.io")
-            self._connections = ConnectionTracker(app.wsgi_app, lambda: self.draining, socketio_path=path)
-            app.wsgi_app = self._connections  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ properties
-    def _scope_for_start(self) -> Scope:
-        return self._scope  # type: ignore[return-value]
-
     @property
     def app(self) -> Any:
         return self._app
@@ -113,16 +138,35 @@ class Runtime(Service):
         return self._ingress
 
     @property
+    def scope(self) -> Scope:
+        """This runtime's scope: its bus, registry and app context."""
+        return self._scope
+
+    @property
     def booted(self) -> bool:
-        return self._booted
+        return self._state in (_RUNNING, _DRAINING)
+
+    @property
+    def running(self) -> bool:
+        return self.booted
+
+    @property
+    def draining(self) -> bool:
+        """True from the start of shutdown on: new requests get 503 and new
+        socket events and connections are refused (also after shutdown)."""
+        return self._draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self._draining = bool(value)
 
     @property
     def bus(self) -> Any:
-        return self._scope.bus  # type: ignore[union-attr]
+        return self._scope.bus
 
     @property
     def registry(self) -> Any:
-        return self._scope.registry  # type: ignore[union-attr]
+        return self._scope.registry
 
     @property
     def services(self) -> List[Service]:
@@ -146,23 +190,91 @@ class Runtime(Service):
     def _debug(self) -> bool:
         return bool(self._app is not None and self._app.debug)
 
+    # ----------------------------------------------------- owner (SPECTER's
+    # ServiceManager is a Service; these keep its owner surface)
+    def add_cleanup(self, fn: Callable[[], Any]) -> "Runtime":
+        """Run ``fn()`` at the very end of shutdown (LIFO)."""
+        if not callable(fn):
+            raise TypeError(f"Runtime {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
+        self._life.push(fn)
+        return self
+
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R:
+        """Release ``resource`` at the end of shutdown; returns it."""
+        if isinstance(resource, Service) and stop_method is None:
+            self.register_service(resource)
+            return resource
+        return self._life.own(resource, stop_method)
+
+    def adopt(self, child: Optional[Service], start: bool = True) -> "Runtime":
+        """Own ``child`` directly (started now unless ``start=False``): it is
+        stopped at the very end of shutdown, after every registered service,
+        so what a boot hook adopts (a database, a pool) outlives its users."""
+        if child is None:
+            return self
+        if not isinstance(child, Service):
+            raise TypeError(f"Runtime {self.name!r}: adopt() takes a Service, got {type(child).__name__}. "
+                            "Use own(resource) for other things that need stopping.")
+        if child._owner not in (None, self):
+            raise RuntimeError(f"Runtime {self.name!r}: cannot adopt {child.name!r}, already owned by "
+                               f"{child._owner!r}.")
+        if child._owner is None:
+            child._owner = self
+            child._default_start_timeout = self.start_timeout
+            self._life.push(child._stop_by, f"child {child.name!r}", takes_deadline=True, child=child)
+        if start and not child.running:
+            with self._scope.activate():
+                child.start()
+        return self
+
+    def _adopt_task(self, task: Any) -> None:
+        if isinstance(task, Greenlet):
+            task.spoc_label = f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120]
+            self._life.adopt_greenlet(task)
+
+    def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
+              **kwargs: Any) -> Greenlet:
+        """Run ``callback`` in a greenlet owned by the runtime (killed and
+        joined at shutdown, after the services)."""
+        if not self.booted and self._state != _BOOTING:
+            raise RuntimeError(f"Runtime {self.name!r} is not running: spawn() would start work nobody owns.")
+        glet = Greenlet(self._scope.wrap(callback), *args, **kwargs)
+        glet.spoc_label = f"{self.name}:{label or getattr(callback, '__name__', 'task')}"
+        self._life.adopt_greenlet(glet).start()
+        return glet
+
+    def start(self) -> "Runtime":
+        """SPECTER's ServiceManager.start(): :meth:`boot`."""
+        return self.boot()
+
+    def stop(self) -> "Runtime":
+        """SPECTER's ServiceManager.stop(): :meth:`shutdown`."""
+        return self.shutdown()
+
     # ---------------------------------------------------------- registration
     def register_service(self, service: Service) -> "Runtime":
         """Add a service; started at boot, or now when already booted."""
-        if not isinstance(service, Service) or isinstance(service, Runtime):
+        if not isinstance(service, Service):
             raise TypeError(f"register_service() needs a Service instance, got {type(service).__name__}. "
                             "Instantiate your class: register_service(MyService()).")
-        if any(s is service for s in self._services):
+        known = self._by_name.get(service.name)
+        if known is service:
             return self
-        if any(s.name == service.name for s in self._services):
+        if known is not None:
             raise ValueError(f"a service named {service.name!r} is already registered; give each "
                              "service a unique name.")
         service._owner = self
+        service._default_start_timeout = self.start_timeout
         self._services.append(service)
-        if self._booted:
-            with self._scope.activate():  # type: ignore[union-attr]
+        self._by_name[service.name] = service
+        if self.booted:
+            with self._scope.activate():
                 self._start_service(service)
         return self
+
+    def get_service(self, name: str) -> Optional[Service]:
+        """The registered service named ``name``, or None."""
+        return self._by_name.get(name)
 
     def register_controller(self, controller: Controller, *, url_prefix: Optional[str] = None) -> "Runtime":
         """Add a controller: its blueprint is registered on the app now, its
@@ -170,7 +282,7 @@ class Runtime(Service):
         if not isinstance(controller, Controller):
             raise TypeError(f"register_controller() needs a Controller instance, got {type(controller).__name__}.")
         controller._runtime = self
-        with self._scope.activate():  # type: ignore[union-attr]
+        with self._scope.activate():
             blueprint = controller.build_blueprint(url_prefix)
             if self._app is not None:
                 self._check_duplicate_routes(controller)
@@ -185,68 +297,77 @@ class Runtime(Service):
             raise TypeError(f"register_handler() needs a Handler (with setup()/teardown()), "
                             f"got {type(handler).__name__}.")
         self._handlers.append(handler)
-        if self._booted and self._socketio is not None:
-            with self._scope.activate():  # type: ignore[union-attr]
-                handler.setup(self._socketio)
-                self._live_handlers.append(handler)
+        if self.booted and self._socketio is not None:
+            with self._scope.activate():
+                self._setup_handler(handler)
         return self
 
     def _check_duplicate_routes(self, controller: Controller) -> None:
-        """[SPC009] a rule+method the app already serves is a BootError naming
-        both owners (variable parts compare by position: <int:id> = <slug>)."""
+        """A rule+method the app already serves is a BootError naming both
+        owners (variable parts compare by position: <int:id> = <slug>).
+        Rules the app gained since the last check (from any blueprint or
+        ``@app.route``) are indexed first; each check costs only the new rules."""
         router = controller.router
         if router is None or self._app is None:
             return
-        from .project.checks import find_duplicate_routes
-
-        served = [(rule.endpoint.split(".", 1)[0], rule.rule, rule.methods)
-                  for rule in self._app.url_map.iter_rules()]
+        rules = list(self._app.url_map.iter_rules())
+        for rule in rules[self._rules_indexed:]:
+            self._routes.add(rule.endpoint.split(".", 1)[0], rule.rule, rule.methods)
+        self._rules_indexed = len(rules)
         prefix = (router.url_prefix or "").rstrip("/")
-        mine = [(controller.name, prefix + spec.rule if prefix else spec.rule or "/", spec.methods)
-                for _, spec in router.specs()]
-        problems = find_duplicate_routes(served + mine)
-        if problems:
-            raise BootError(str(problems[0]))
+        for _, spec in router.specs():
+            rule = prefix + spec.rule if prefix else spec.rule or "/"
+            conflicts = self._routes.add(controller.name, rule, spec.methods)
+            if conflicts:
+                raise BootError(f"[SPC009] {conflicts[0].describe()}")
 
     def _warn_duplicate_events(self) -> None:
-        """[SPC010] Two controllers handling one socket event is legal (the
-        ingress fans out) but usually an accident: say so once at boot."""
-        from .project.checks import find_duplicate_events
-
+        """Two controllers handling one socket event is legal (the ingress
+        fans out) but usually an accident: say so once at boot."""
         events = [(service.name, event, None) for service in self._services
                   if isinstance(service, Controller) and service._socketio is not None
                   for event in service.create_handler().event_names()]
-        for problem in find_duplicate_events(events):
-            logger.warning("%s", problem)
+        for conflict in event_conflicts(events):
+            logger.warning("[SPC010] %s", conflict.describe())
 
     # -------------------------------------------------------------- booting
     def boot(self) -> "Runtime":
         """Start everything in order; on failure roll back and raise BootError."""
-        if self._booted:
+        if self.booted or self._state == _BOOTING:
             return self
         if gunicorn_role() == "master":
             raise BootError(PRELOAD_MESSAGE)
+        self._state = _BOOTING
+        self._draining = False
         self._shutdown_done = None
-        self.draining = False
-        Service.start(self)
+        self._life = Owner(f"runtime {self.name!r}", logger) if self._life.state != "idle" else self._life
+        self._life.begin_start()
+        self._wrap_wsgi()
+        if not booted_scopes():
+            set_context_probe(_flask_scope)
+        attach_scope(self._scope)
         try:
-            with self._scope.activate():  # type: ignore[union-attr]
+            with self._scope.activate():
                 self.registry.provide("service_manager", self, owner=self, replace=True)
                 self.registry.provide("runtime", self, owner=self, replace=True)
                 self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
                 if self._socketio is not None:
                     self._ingress.attach(self._socketio)
+                    self._life.push(sio.own_background_tasks(self._socketio, self._adopt_task),
+                                    "Engine.IO background tasks")
                 self._warn_duplicate_events()
                 self._start_pending()
                 if self._socketio is not None:
                     for handler in self._handlers:
                         self._setup_handler(handler)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: B036 - roll back on anything, then report
             self._rollback()
             if isinstance(exc, BootError):
                 raise
-            raise BootError(f"boot failed: {exc}") from exc
-        self._booted = True
+            raise BootError(f"boot failed: {format_exc(exc)}") from exc
+        self._life.started()
+        self._state = _RUNNING
+        triggers.add(self, signals=self._install_signals)
         signals.runtime_booted.send(self)
         logger.info("runtime %r booted: %d services, %d handlers", self.name, len(self._started),
                     len(self._live_handlers))
@@ -261,193 +382,250 @@ class Runtime(Service):
             pending = [(s.priority, i, s) for i, s in enumerate(self._services) if id(s) not in attempted]
             if not pending:
                 return
-            for _, _, service in sorted(pending, key=lambda t: (t[0], t[1])):
+            pending.sort(key=lambda t: (t[0], t[1]))
+            for _, _, service in pending:
                 attempted.add(id(service))
-                self._start_service(service)
+                if not self._started or service not in self._started[-1:]:
+                    self._start_service(service)
 
     def _start_service(self, service: Service) -> None:
+        # SPECTER order: a service is in the registry before its own on_start runs
+        self.registry.provide(service.name, service, replace=True)
         try:
             service.start()
-        except Exception as exc:
-            if service.optional:
-                service._failed = f"failed to start: {type(exc).__name__}: {exc}"
-                logger.error("runtime %r: optional service %r failed to start (%s: %s); serving without it",
-                             self.name, service.name, type(exc).__name__, exc)
+        except BaseException as exc:  # noqa: B036
+            if self.registry.resolve(service.name) is service:
+                self.registry.unregister(service.name)
+            what = f"service {service.name!r} ({type(service).__name__}) failed to start: {format_exc(exc)}"
+            if service.optional and isinstance(exc, Exception):
+                service._failed = f"failed to start: {format_exc(exc)}"
+                logger.error("runtime %r: optional %s; serving without it", self.name, what)
                 return
-            raise BootError(f"service {service.name!r} ({type(service).__name__}) failed to start: "
-                            f"{type(exc).__name__}: {exc}") from exc
-        except BaseException as exc:
-            raise BootError(f"service {service.name!r} ({type(service).__name__}) failed to start: "
-                            f"{type(exc).__name__}: {exc}") from exc
+            raise BootError(what) from exc
         self._started.append(service)
-        self.registry.provide(service.name, service, replace=True)
 
     def _setup_handler(self, handler: Any) -> None:
         try:
             handler.setup(self._socketio)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: B036
             raise BootError(f"handler {getattr(handler, 'name', handler)!r} failed to set up: "
-                            f"{type(exc).__name__}: {exc}") from exc
+                            f"{format_exc(exc)}") from exc
         self._live_handlers.append(handler)
 
     def _rollback(self) -> None:
         logger.error("runtime %r: boot failed; stopping the %d started services in reverse order",
                      self.name, len(self._started))
         deadline = time.monotonic() + self.shutdown_timeout
-        with self._scope.activate():  # type: ignore[union-attr]
-            self._teardown_parts(deadline)
-            Service._stop(self, deadline)
+        with self._scope.activate():
+            self._stop_parts(deadline)
+            self._life.begin_stop()
+            self._life.close(deadline)
+            self._life.finish_stop()
+        detach_scope(self._scope)
+        self._unwrap_wsgi()
+        self._state = _STOPPED
 
     def install_triggers(self, *, signals: Optional[bool] = None) -> "Runtime":
-        """Install atexit and signal triggers (boot() does this)."""
-        self._triggers.install(signals=signals)
+        """Choose whether SIGTERM shuts this runtime down (boot() installs the
+        triggers; None: when SIGTERM has its default action or under gunicorn)."""
+        self._install_signals = signals
+        if self.booted:
+            triggers.remove(self)
+            triggers.add(self, signals=signals)
         return self
 
-    # ------------------------------------------------------------- shutdown
-    def shutdown(self, timeout: Optional[float] = None) -> "Runtime":
-        """Drain, disconnect clients, stop everything in reverse; idempotent.
-        A second caller waits for the shutdown in progress."""
-        if self._shutdown_done is not None:
-            if not self._shutdown_done.is_set():
-                self._shutdown_done.wait(timeout if timeout is not None else self.shutdown_timeout)
-            return self
-        if not self._booted and not self.running:
-            return self
-        done = self._shutdown_done = Event()
-        deadline = time.monotonic() + (self.shutdown_timeout if timeout is None else float(timeout))
-        self.draining = True
-        signals.runtime_shutting_down.send(self)
-        try:
-            with self._scope.activate():  # type: ignore[union-attr]
-                self._before_shutdown(deadline)
-                self._disconnect_clients(deadline)
-                self._stop_socketio_tasks()
-                self._teardown_parts(deadline)
-                if self._connections is not None:
-                    self._connections.close_idle()
-                self._after_shutdown(deadline)
-                Service._stop(self, deadline)
-        finally:
-            self._triggers.uninstall()
-            self._booted = False
-            done.set()
-        logger.info("runtime %r shut down", self.name)
-        return self
-
-    def stop(self) -> "Runtime":
-        return self.shutdown()
-
-    def _before_shutdown(self, deadline: float) -> None:
-        """Hook for project plugins (run first at shutdown)."""
-
-    def _after_shutdown(self, deadline: float) -> None:
-        """Hook for project layout hooks (run after everything stopped)."""
-
-    def _teardown_parts(self, deadline: float) -> None:
-        while self._live_handlers:
-            handler = self._live_handlers.pop()
-            try:
-                handler.teardown()
-            except Exception:
-                logger.exception("runtime %r: handler %r teardown raised", self.name, handler)
-        # controllers (the web edge) first, then the services behind them
-        controllers = [s for s in reversed(self._started) if isinstance(s, Controller)]
-        others = [s for s in reversed(self._started) if not isinstance(s, Controller)]
-        for service in controllers + others:
-            try:
-                service._stop(deadline)
-            except Exception:
-                logger.exception("runtime %r: stopping %r raised", self.name, service)
-            if self.registry.resolve(service.name) is service:
-                self.registry.unregister(service.name)
-        self._started.clear()
-
-    def connected_clients(self) -> int:
-        """Socket.IO clients connected to this process."""
-        server = getattr(self._socketio, "server", None)
-        eio = getattr(server, "eio", None)
-        return len(getattr(eio, "sockets", {}) or {})
-
-    def _disconnect_clients(self, deadline: float) -> None:
-        """Send every local client the final event, then close each session
-        without waiting for it to acknowledge: a long-polling client whose
-        listener is already closed would never fetch the close packet."""
-        server = getattr(self._socketio, "server", None)
-        eio = getattr(server, "eio", None)
-        if eio is None or not self.connected_clients():
+    # ------------------------------------------------------------- the edge
+    def _wrap_wsgi(self) -> None:
+        if self._app is None or self._connections is not None:
             return
-        payload = {"reason": "shutdown", "reconnect": True}
-        with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):
-            try:
-                for namespace in list(server.manager.get_namespaces()):
-                    server.emit(SHUTDOWN_EVENT, payload, namespace=namespace, ignore_queue=True)
-                # let the final event reach the transports: websocket writers
-                # flush at once; a long-polling client fetches it on its next
-                # poll (its request passes the draining 503, see ConnectionTracker)
-                flush_until = time.monotonic() + min(FLUSH_TIMEOUT, max(0.0, deadline - time.monotonic()) / 2)
-                gevent.sleep(0)
-                while time.monotonic() < flush_until and any(
-                        getattr(session, "queue", None) is not None and session.queue.qsize()
-                        for session in list(eio.sockets.values())):
-                    gevent.sleep(0.01)
-                for sid, session in list(eio.sockets.items()):
-                    session.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
-                    eio.sockets.pop(sid, None)
-            except Exception:
-                logger.exception("runtime %r: disconnecting Socket.IO clients failed", self.name)
-        gevent.sleep(0)
+        path = (getattr(self._socketio, "server_options", None) or {}).get("path", "socket.io")
+        self._wrapped_wsgi = self._app.wsgi_app
+        self._connections = ConnectionTracker(self._app.wsgi_app, lambda: self.draining,
+                                              socketio_path=path, scope=self._scope)
+        self._app.wsgi_app = self._connections
 
-    def _stop_socketio_tasks(self) -> None:
-        """python-socketio's own shutdown: stops Engine.IO's background service
-        task (its docs: call it before the web server stops)."""
-        server = getattr(self._socketio, "server", None)
-        stop = getattr(server, "shutdown", None)
-        if callable(stop):
-            try:
-                stop()
-            except Exception:
-                logger.exception("runtime %r: stopping Socket.IO background tasks failed", self.name)
+    def _unwrap_wsgi(self) -> None:
+        if self._app is not None and self._connections is not None and self._app.wsgi_app is self._connections:
+            self._app.wsgi_app = self._wrapped_wsgi
+        self._connections = None
 
-    # --------------------------------------------------------------- gating
     def _socket_gate(self) -> Optional[str]:
         return "the server is shutting down" if self.draining else None
+
+    # ------------------------------------------------------------- shutdown
+    def _called_from_inside(self) -> bool:
+        """True when the caller is work this runtime will stop or wait for
+        (a service greenlet, a request, a socket handler)."""
+        current = getcurrent()
+        return peek_scope() is self._scope and current.parent is not None and isinstance(current, Greenlet)
+
+    def shutdown(self, timeout: Optional[float] = None) -> "Runtime":
+        """Drain, disconnect clients, stop everything in reverse; idempotent.
+
+        A second caller waits for the shutdown in progress. Called from work
+        the runtime owns (a route, a socket handler, a QueueService worker),
+        it starts the shutdown in its own greenlet and returns at once: the
+        caller finishes what it is doing (its request is answered, its item
+        counted) and is then stopped with the rest.
+        """
+        seconds = self.shutdown_timeout if timeout is None else float(timeout)
+        if self._shutdown_done is not None:
+            if not self._shutdown_done.is_set() and not self._called_from_inside():
+                self._shutdown_done.wait(seconds)
+            return self
+        if not self.booted:
+            return self
+        done = self._shutdown_done = Event()
+        self._state = _DRAINING
+        self._draining = True
+        deadline = time.monotonic() + seconds
+        if self._called_from_inside():
+            gevent.spawn(self._shutdown, deadline, done)
+            return self
+        self._shutdown(deadline, done)
+        return self
+
+    def _shutdown(self, deadline: float, done: Event) -> None:
+        try:
+            self._step("runtime_shutting_down receivers", lambda: signals.runtime_shutting_down.send(self))
+            with self._scope.activate():
+                if self._connections is not None:
+                    connections = self._connections
+                    self._step("waiting for requests in flight", lambda: self._wait_in_flight(connections, deadline))
+                wait_events = getattr(self._ingress, "wait_idle", None)
+                if wait_events is not None:
+                    self._step("waiting for socket events in flight", lambda: wait_events(deadline))
+                self._step("disconnecting Socket.IO clients", lambda: sio.disconnect_clients(self._socketio, deadline))
+                self._step("stopping Socket.IO background tasks", lambda: sio.stop_background_tasks(self._socketio))
+                self._stop_parts(deadline)
+                if self._connections is not None:
+                    self._step("closing idle connections", self._connections.close_idle)
+                self._life.begin_stop()
+                self._life.close(deadline)
+                self._life.finish_stop()
+        finally:
+            triggers.remove(self)
+            detach_scope(self._scope)
+            self._state = _STOPPED
+            done.set()
+        logger.info("runtime %r shut down", self.name)
+
+    def _wait_in_flight(self, connections: ConnectionTracker, deadline: float) -> None:
+        if not connections.wait_idle(deadline):
+            self._life.report_straggler(f"{connections.in_flight} request(s) still in flight at the deadline")
+
+    def _step(self, what: str, fn: Callable[[], Any]) -> None:
+        """One shutdown step; whatever it raises is reported, the next runs."""
+        try:
+            fn()
+        except BaseException as exc:  # noqa: B036 - shutdown must reach every part
+            self._life.report_error(f"{what} raised {format_exc(exc)}", exc)
+
+    def _stop_parts(self, deadline: float) -> None:
+        """Handlers, then controllers (the web edge), then the services behind
+        them, each group in reverse start order."""
+        while self._live_handlers:
+            handler = self._live_handlers.pop()
+            self._step(f"tearing down handler {getattr(handler, 'name', handler)!r}", handler.teardown)
+        controllers = [s for s in reversed(self._started) if isinstance(s, Controller)]
+        others = [s for s in reversed(self._started) if not isinstance(s, Controller)]
+        self._stop_services(controllers + others, deadline)
+        self._started.clear()
+
+    def _stop_services(self, services: List[Service], deadline: float) -> None:
+        """Stop ``services`` in the given order. Consecutive services without
+        stop hooks are stopped as one batch: their greenlets are killed and
+        joined together (one hub round trip), then their releases unwind in
+        order. A service with hooks is stopped on its own, between batches."""
+        batch: List[Service] = []
+        for service in services:
+            if service._plain_stop and service.lifecycle_state in ("running", "starting"):
+                batch.append(service)
+                continue
+            self._stop_batch(batch, deadline)
+            batch = []
+            self._step(f"stopping service {service.name!r}", lambda s=service: s._stop_by(deadline))  # type: ignore[misc]
+            self._forget(service)
+        self._stop_batch(batch, deadline)
+
+    def _stop_batch(self, batch: List[Service], deadline: float) -> None:
+        if not batch:
+            return
+        current = getcurrent()
+        for service in batch:
+            service._cancel_supervisor()
+            service._begin_stop(current)
+        greenlets = [g for service in batch for g in service._life.live_greenlets() if g is not current]
+        stuck = set(kill_and_join(greenlets, deadline))
+        for service in batch:
+            for glet in service._life.live_greenlets():
+                if glet in stuck:
+                    service._life.report_straggler(f"greenlet {service._label(glet)} ignored kill; "
+                                                   "still alive at the deadline")
+            try:
+                service._life.unwind(deadline)
+            finally:
+                service._finish_stop(current)
+            self._forget(service)
+
+    def _forget(self, service: Service) -> None:
+        if self.registry.resolve(service.name) is service:
+            self.registry.unregister(service.name)
 
     # -------------------------------------------------------------- health
     def _child_crashed(self, child: Service, exc: BaseException) -> None:
         """A top-level service escalated a crash: record it (the runtime keeps serving)."""
-        self._child_failures.append(f"{child.name}: {type(exc).__name__}: {exc}")
-        del self._child_failures[:-20]
-        self._last_error = self._child_failures[-1]
-        self._crashes += 1
-        logger.error("runtime %r: service %r escalated %s: %s", self.name, child.name, type(exc).__name__, exc)
+        self._escalations.append(f"{child.name}: {format_exc(exc)}")
+        del self._escalations[:-20]
+        logger.error("runtime %r: service %r escalated %s", self.name, child.name, format_exc(exc))
         signals.service_crashed.send(self, error=exc, label=f"child {child.name!r}", action="escalate")
 
+    def connected_clients(self) -> int:
+        """Socket.IO clients connected to this process."""
+        return sio.connected_clients(self._socketio)
+
     def health(self) -> Dict[str, Any]:
-        """Aggregate health: the worst service status wins."""
-        services = {s.name: s.health() for s in self._services}
-        statuses = [h.get("status", "ok") for h in services.values()]
-        if self.draining:
+        """Aggregate health: the worst service status wins. A service whose
+        ``health()`` raises is reported as ``{"status": "error", ...}``."""
+        services: Dict[str, Dict[str, Any]] = {}
+        for service in self._services:
+            try:
+                services[service.name] = service.health()
+            except Exception as exc:
+                services[service.name] = {"status": "error", "error": str(exc)}
+        statuses = {h.get("status", "ok") for h in services.values()}
+        if self._state == _DRAINING:
             status = "draining"
-        elif not self._booted:
+        elif self._state != _RUNNING:
             status = "stopped"
-        elif "failed" in statuses or any(h.get("running") is False for h in services.values()):
-            status = "degraded"
-        elif "degraded" in statuses or self._child_failures:
+        elif statuses & {"failed", "error", "degraded", "stopped", "stopping"} or self._escalations \
+                or self._life.stragglers:
             status = "degraded"
         else:
             status = "ok"
         report: Dict[str, Any] = {
             "status": status,
             "name": self.name,
-            "booted": self._booted,
-            "draining": self.draining,
+            "booted": self.booted,
+            "draining": self._state == _DRAINING,
             "services": services,
-            "handlers": [getattr(h, "name", repr(h)) for h in self._handlers],
+            "handlers": {getattr(h, "name", repr(h)): {"registered": bool(getattr(h, "registered", False))}
+                         for h in self._handlers},
             "clients": self.connected_clients(),
         }
-        if self._child_failures:
-            report["escalations"] = list(self._child_failures)
+        if self._connections is not None:
+            report["requests_in_flight"] = self._connections.in_flight
+        if self._escalations:
+            report["escalations"] = list(self._escalations)
+        if self._life.stragglers:
+            report["stragglers"] = list(self._life.stragglers)
+        if self._life.errors:
+            report["teardown_errors"] = list(self._life.errors)
         return report
+
+    def ready(self) -> bool:
+        """Readiness: booted and not draining (a load balancer may send traffic)."""
+        return self._state == _RUNNING
 
     def public_health(self) -> Dict[str, Any]:
         """What the HTTP health endpoint shows: statuses only, no error text
@@ -458,14 +636,20 @@ class Runtime(Service):
         report = {"status": full["status"],
                   "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
                                for name, h in full["services"].items()}}
-        if self.project is not None and self.project.skipped_apps:
-            report["skipped_apps"] = sorted(self.project.skipped_apps)
+        skipped = getattr(self.project, "skipped_apps", None)
+        if skipped:
+            report["skipped_apps"] = sorted(skipped)
         return report
 
     def enable_health_endpoint(self, rule: str = "/_spoc/health") -> "Runtime":
-        """Serve :meth:`public_health` as JSON at ``rule`` (503 unless ok)."""
+        """Serve :meth:`public_health` as JSON at ``rule`` (503 unless ok),
+        plus Kubernetes-style probes: ``<rule>/live`` (200 while the process
+        serves) and ``<rule>/ready`` (200 only when booted and not draining)."""
         if self._app is None:
             raise RuntimeError("enable_health_endpoint() needs a Flask app.")
+        from flask import jsonify
+
+        from .web.http import error_response
 
         def spoc_health() -> Any:
             try:
@@ -474,12 +658,25 @@ class Runtime(Service):
                 return error_response(exc)
             return jsonify(report), (200 if report["status"] == "ok" else 503)
 
+        def spoc_live() -> Any:
+            return jsonify({"status": "alive"}), 200
+
+        def spoc_ready() -> Any:
+            ready = self.ready()
+            return jsonify({"status": "ready" if ready else self._state}), (200 if ready else 503)
+
+        base = rule.rstrip("/")
         self._app.add_url_rule(rule, "spoc_health", spoc_health, methods=["GET"])
+        self._app.add_url_rule(f"{base}/live", "spoc_health_live", spoc_live, methods=["GET"])
+        self._app.add_url_rule(f"{base}/ready", "spoc_health_ready", spoc_ready, methods=["GET"])
         return self
 
     def tree(self) -> Dict[str, Any]:
-        return {"name": self.name, "type": "Runtime", "running": self.running,
-                "owned": [s.tree() for s in self._started]}
+        """The ownership tree: runtime -> services/controllers -> what they own."""
+        adopted = [c.tree() for c in self._life.children() if isinstance(c, Service)]
+        return {"name": self.name, "type": "Runtime", "state": self._state, "running": self.booted,
+                "greenlets": sorted(getattr(g, "spoc_label", repr(g)) for g in self._life.live_greenlets()),
+                "owned": [s.tree() for s in self._services] + adopted}
 
     def get_component(self, type_name: str, name: str) -> Any:
         """SPOC's lookup: the component registered as ``name`` under ``type_name``
@@ -494,217 +691,9 @@ class Runtime(Service):
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
 
+    def __repr__(self) -> str:
+        return f"<Runtime {self.name!r} {self._state}>"
+
 
 #: SPECTER's name for the runtime
 ServiceManager = Runtime
-
-
-def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = None,
-         handlers: Optional[Iterable[Any]] = None, controllers: Optional[Iterable[Controller]] = None,
-         project: Any = None, mode: Optional[str] = None, shutdown_timeout: Optional[float] = None,
-         health_endpoint: Optional[str] = None, install_signals: Optional[bool] = None) -> Runtime:
-    """Build and boot the runtime of ``app`` (call it from the app factory).
-
-    ``project`` (a project directory, settings module, or a loaded Project)
-    boots a SPOC-style project: its apps' Services, QueueServices,
-    Controllers and Handlers are instantiated and started in app order.
-    ``health_endpoint`` serves a JSON health report at that rule.
-    """
-    runtime = Runtime(app, socketio, shutdown_timeout=shutdown_timeout)
-    try:
-        if project is not None:
-            from .project.runtime_glue import attach_project
-            attach_project(runtime, project, mode=mode)
-        for service in services or ():
-            runtime.register_service(service)
-        for controller in controllers or ():
-            runtime.register_controller(controller)
-        for handler in handlers or ():
-            runtime.register_handler(handler)
-        if health_endpoint:
-            runtime.enable_health_endpoint(health_endpoint)
-        runtime.boot()
-    except BaseException:
-        if app is not None and app.extensions.get(EXTENSION_KEY) is runtime:
-            del app.extensions[EXTENSION_KEY]
-        if project is not None:
-            from .project.runtime_glue import detach_project
-            detach_project(runtime)
-        raise
-    runtime.install_triggers(signals=install_signals)
-    return runtime
-
-
-# ---------------------------------------------------------------- app factory
-#: request body limit (Flask MAX_CONTENT_LENGTH) when the settings give none
-DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024
-#: Socket.IO message size limit (engine.io max_http_buffer_size) by default
-DEFAULT_SOCKET_MAX_PAYLOAD = 1 * 1024 * 1024
-
-
-def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optional[Dict[str, Any]] = None,
-               **socketio_options: Any) -> Any:
-    """Build, configure and boot the Flask app of a SPOC-style project.
-
-    Settings become Flask config (upper-case names). Secure defaults:
-
-    - production mode without ``SECRET_KEY`` refuses to boot ([SPC011]);
-      development and test get a random per-process key and a warning;
-    - Socket.IO accepts same-origin connections only unless
-      ``CORS_ALLOWED_ORIGINS`` lists origins (``"*"`` is honoured but warned
-      about in production);
-    - request bodies are limited to ``MAX_CONTENT_LENGTH`` (1 MiB) and socket
-      messages to ``SOCKETIO_MAX_PAYLOAD`` (1 MiB);
-    - ``REDIS_URL`` / ``SOCKETIO_MESSAGE_QUEUE`` wire Socket.IO's message
-      queue so emits reach clients of every worker;
-    - ``BUS_SHARED_EVENTS`` (with ``REDIS_URL``) shares those bus events with
-      every process, ``QUEUE_BACKEND = "redis"`` keeps QueueService items in
-      Redis Streams (see :mod:`specter_spoc.contrib.redis.settings`).
-
-    Returns the app; ``app.extensions["specter_spoc"]`` is the runtime and
-    ``app.extensions["socketio"]`` the SocketIO. A project loaded here is
-    closed (its sys.path entries and modules removed) after shutdown.
-    """
-    from .project.loader import load_project
-
-    loaded_here = not hasattr(project, "installed_apps")
-    proj = load_project(project, mode=mode) if loaded_here else project
-    try:
-        app = _configured_app(proj, config, socketio_options)
-    except BaseException:
-        if loaded_here:
-            proj.close()
-        raise
-    if loaded_here:
-        app.extensions[EXTENSION_KEY].add_cleanup(proj.close)  # closed after shutdown
-    return app
-
-
-def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_options: Dict[str, Any]) -> Any:
-    import secrets
-
-    from flask import Flask
-    from flask_socketio import SocketIO
-
-    settings = proj.settings
-    app = Flask(str(getattr(settings, "APP_NAME", None) or "specter_spoc_app"), root_path=str(proj.base_dir))
-    for key in dir(settings):
-        if key.isupper():
-            app.config[key] = getattr(settings, key)
-    app.config.update(config or {})
-    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default config holds None
-        app.config["MAX_CONTENT_LENGTH"] = DEFAULT_MAX_CONTENT_LENGTH
-    app.config["SPOC_MODE"] = proj.mode
-    # DEBUG from settings.py/config wins over spoc.toml's [spoc] debug
-    explicit = hasattr(settings, "DEBUG") or "DEBUG" in (config or {})
-    wants_debug = app.config.get("DEBUG") if explicit else getattr(proj, "debug", False)
-    app.debug = bool(wants_debug) and proj.mode != "production"  # never debug pages in production
-    app.register_error_handler(HTTPException, _http_error_as_json)
-    if not app.config.get("SECRET_KEY"):
-        if proj.mode == "production":
-            raise BootError("[SPC011] production mode needs a SECRET_KEY: set the SECRET_KEY environment "
-                            "variable (or SECRET_KEY in settings.py / .env), e.g. "
-                            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))').")
-        logger.warning("no SECRET_KEY configured; using a random key for this %s process "
-                       "(sessions will not survive a restart)", proj.mode)
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-    origins = app.config.get("CORS_ALLOWED_ORIGINS")
-    if origins == "*" and proj.mode == "production":
-        logger.warning("CORS_ALLOWED_ORIGINS='*': any web page may open Socket.IO connections to this app")
-    payload_limit = int(app.config.get("SOCKETIO_MAX_PAYLOAD") or DEFAULT_SOCKET_MAX_PAYLOAD)
-    options: Dict[str, Any] = {
-        "async_mode": "gevent",
-        "cors_allowed_origins": origins if origins else None,
-        "max_http_buffer_size": payload_limit,
-    }
-    queue_url = app.config.get("SOCKETIO_MESSAGE_QUEUE") or app.config.get("REDIS_URL")
-    if queue_url:
-        options["message_queue"] = queue_url
-    options.update(socketio_options)
-    socketio = SocketIO(app, **options)
-    health = app.config.get("HEALTH_ENDPOINT")
-    if health is None and proj.mode != "production":
-        health = "/_spoc/health"
-    services: List[Service] = []
-    if app.config.get("BUS_SHARED_EVENTS") or app.config.get("QUEUE_BACKEND"):
-        # Redis bus bridge / durable queue backend (specter_spoc.contrib.redis.settings)
-        from .contrib.redis.settings import redis_services
-        services = redis_services(app.config, app.name)
-    runtime = boot(app, socketio, project=proj, services=services, health_endpoint=health or None,
-                   shutdown_timeout=app.config.get("SHUTDOWN_TIMEOUT"))
-    # one setting, two limits: the ingress answers an error ack just below the
-    # size at which Engine.IO drops the connection (its packet framing counts too)
-    runtime.socket_ingress.max_payload_bytes = int(payload_limit * 0.95)
-    return app
-
-
-def _http_error_as_json(exc: Any) -> Any:
-    """Routing errors (unknown URL, wrong method, body too large) as the JSON
-    envelope, except for clients that prefer HTML (a browser's page load)."""
-    from flask import request
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    if best == "text/html" and not request.path.startswith("/api"):
-        return exc
-    response = jsonify({"error": exc.description or exc.name})
-    response.status_code = exc.code or 500
-    for key, value in exc.get_headers():
-        if key.lower() == "allow":
-            response.headers[key] = value
-    return response
-
-
-def _listener(host: str, port: int) -> Any:
-    """A listening socket with TCP_NODELAY, which accepted sockets inherit:
-    pywsgi writes headers and body separately, and with Nagle's algorithm the
-    body waits for a delayed ACK (~40 ms per keep-alive request)."""
-    from gevent import socket as gsocket
-
-    family = gsocket.AF_INET6 if ":" in host else gsocket.AF_INET
-    sock = gsocket.socket(family, gsocket.SOCK_STREAM)
-    try:
-        sock.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
-        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None) -> None:
-    """Serve a booted app on gevent's WSGI server (websockets through
-    gevent-websocket when installed) until SIGTERM or SIGINT, then shut the
-    runtime down (clients get the final event) and stop the server.
-
-    Call ``gevent.monkey.patch_all()`` first, as the ``specter-spoc run``
-    command does. ``ready`` (an Event) is set once the server listens.
-    """
-    import signal
-
-    from gevent.pywsgi import WSGIServer
-
-    runtime: Runtime = app.extensions[EXTENSION_KEY]
-    try:
-        from geventwebsocket.handler import WebSocketHandler
-        handler_class: Any = WebSocketHandler
-    except ImportError:  # pragma: no cover - gevent-websocket is a dependency
-        from gevent.pywsgi import WSGIHandler as handler_class
-    listener = _listener(host, port)
-    server = WSGIServer(listener, app, handler_class=handler_class, log=None)
-    stop = Event()
-    runtime._triggers.uninstall()  # this loop owns the signals now
-    watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
-    try:
-        server.start()
-        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
-                       app.config.get("SPOC_MODE", "?"))
-        if ready is not None:
-            ready.set()
-        stop.wait()
-    finally:
-        for watcher in watchers:
-            watcher.cancel()
-        server.close()  # stop accepting
-        runtime.shutdown()
-        server.stop(timeout=2)

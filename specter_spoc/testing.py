@@ -234,7 +234,7 @@ def spoc_app() -> Iterator[Any]:
     from flask import Flask
     from flask_socketio import SocketIO
 
-    from .runtime import boot
+    from .app import boot
 
     runtimes: List[Any] = []
 

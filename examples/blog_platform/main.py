@@ -18,7 +18,7 @@ from typing import Any, List, Optional  # noqa: E402
 
 from gevent.event import Event  # noqa: E402
 
-from specter_spoc.runtime import serve  # noqa: E402
+from specter_spoc import serve  # noqa: E402
 from wsgi import create_app  # noqa: E402
 
 DEMO_PASSWORD = "demo-password"

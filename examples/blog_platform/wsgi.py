@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from specter_spoc.runtime import create_app as _create_project_app
+from specter_spoc import create_app as _create_project_app
 
 #: the project folder (config/, framework/, apps/, templates/, static/)
 PROJECT_DIR = Path(__file__).resolve().parent

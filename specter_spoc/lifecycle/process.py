@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from typing import Any, Callable, List, Optional, Set
 
 import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent import subprocess as gsubprocess
 
+from .._validate import check_seconds
 from ..wiring.scope import current_scope
+from .owner import Owner, kill_and_join
 
 __all__ = ["ManagedProcess", "start_process"]
 
@@ -28,11 +31,7 @@ _READER_GRACE = 1.0
 
 
 def _positive(value: object, what: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"ManagedProcess {name!r}: {what} must be seconds as a number, got {value!r}.")
-    if value <= 0:
-        raise ValueError(f"ManagedProcess {name!r}: {what} must be > 0, got {value}.")
-    return float(value)
+    return check_seconds(value, f"ManagedProcess {name!r}: {what}")
 
 
 class ManagedProcess:
@@ -66,6 +65,8 @@ class ManagedProcess:
         #: the ``gevent.subprocess.Popen`` object once started (kept after stop)
         self.process: Optional[gsubprocess.Popen] = None
         self._owner: Optional[Any] = None
+        #: reader greenlets spawned without a running Service owner
+        self._life = Owner(f"ManagedProcess {name!r}", logger)
         self._readers: Set[Greenlet] = set()
 
     # -------------------------------------------------------------- starting
@@ -152,7 +153,7 @@ class ManagedProcess:
                 pass  # owner is stopping: the reader is ours to join
         glet = Greenlet(current_scope().wrap(body))
         glet.spoc_label = f"{self.name}:{label}"
-        glet.start()
+        self._life.adopt_greenlet(glet).start()
         return glet
 
     def _reader(self, stream: Any, handler: Callable[[Any], Any], chunk_size: Optional[int],
@@ -272,9 +273,7 @@ class ManagedProcess:
         if readers:
             # the process has exited: readers hit EOF unless a grandchild holds the pipe
             gevent.joinall(readers, timeout=_READER_GRACE)
-            live = [g for g in readers if not g.dead]
-            if live:
-                gevent.killall(live, block=True, timeout=self.kill_timeout)
+            kill_and_join(readers, time.monotonic() + self.kill_timeout, self._life)
         self._readers = {g for g in self._readers if not g.dead}
 
     def __repr__(self) -> str:

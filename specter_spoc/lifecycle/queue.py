@@ -7,12 +7,18 @@ its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
   ``drain_timeout`` for queued *and* in-flight items, then hands whatever is
   left to :meth:`QueueService.on_undelivered`. Nothing accepted is dropped:
   ``accepted == processed + dead_lettered + handed_back`` once stopped.
+  A worker slow to die (a ``finally`` that blocks, a handler that swallows
+  the kill) cannot hold ``stop()`` past its deadline: it is reported as a
+  straggler and its item handed back.
 - **Per-item failure policy.** A raising ``handle_item`` is retried
   ``max_retries`` times with exponential backoff, then given to
-  :meth:`QueueService.on_dead_letter`. A failing item never kills a worker.
-- **Speed.** Nothing is copied or published per item; ``state['queue_size']``
-  is refreshed when read through :meth:`get_state` / :meth:`health`, and by a
-  cheap ``poll_interval`` timer that notifies state subscribers on change.
+  :meth:`QueueService.on_dead_letter`. A failing item never kills a worker,
+  whatever it raises (``asyncio.CancelledError`` included).
+- **No super() needed.** Workers start after ``on_start`` and drain before
+  ``on_stop``, outside the user hooks.
+- **Speed.** ``state['queue_size']`` is a plain dict entry kept exact on
+  every enqueue and take; state subscribers hear it once per hub turn
+  (coalesced), and an idle service has no timer waking it up.
 - **Pluggable transport.** Items live in an in-process gevent queue unless a
   queue backend is configured (``backend=``, or the runtime's default, e.g.
   Redis Streams): same API, durable items. See :mod:`.queue_backend`.
@@ -20,30 +26,26 @@ its process workers) and keeps SPECTER 0.1.2's surface. On top of it:
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Dict, List, Optional
 
 import gevent
-from gevent import Greenlet, GreenletExit, getcurrent
+from gevent import Greenlet
 from gevent.queue import Empty, Full, JoinableQueue
 
-from .offload import bind_offload_owner, offload_pool
+from .._validate import check_int, check_seconds
+from .backoff import backoff_delay
+from .offload import offload_pool
+from .owner import RUNNING, STARTING, format_exc
 from .queue_backend import MEMORY, QUEUE_BACKEND_KEY, QueueBinding
+from .queue_memory import MEMORY_BACKEND, NOT_ITEM_FAILURES, MemoryBinding
 from .service import Service
 
 __all__ = ["QueueService"]
 
 logger = logging.getLogger("specter_spoc.queue")
 
-#: exceptions from ``handle_item`` that count as an item failure
-_ITEM_FAILURES = (Exception, gevent.Timeout)
-
-
-def _check_int(value: object, what: str, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"QueueService {name!r}: {what} must be an int, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"QueueService {name!r}: {what} must be >= {minimum}, got {value}.")
-    return value
+_NOT_ITEM_FAILURES = NOT_ITEM_FAILURES
 
 
 class QueueService(Service):
@@ -98,13 +100,9 @@ class QueueService(Service):
         initial_state: Optional[Dict[str, Any]] = None,
         backend: Any = None,
     ) -> None:
-        worker_count = _check_int(worker_count, "worker_count", name, 1)
-        maxsize = _check_int(maxsize, "maxsize", name, 0)
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)):
-            raise TypeError(f"QueueService {name!r}: poll_interval must be seconds as a number, "
-                            f"got {poll_interval!r}.")
-        if poll_interval <= 0:
-            raise ValueError(f"QueueService {name!r}: poll_interval must be > 0, got {poll_interval}.")
+        worker_count = check_int(worker_count, f"QueueService {name!r}: worker_count", 1)
+        maxsize = check_int(maxsize, f"QueueService {name!r}: maxsize", 0)
+        poll_interval = check_seconds(poll_interval, f"QueueService {name!r}: poll_interval")
         state: Dict[str, Any] = {"queue_size": 0, "worker_count": worker_count}
         if initial_state is not None and not isinstance(initial_state, dict):
             raise TypeError(f"QueueService {name!r}: initial_state must be a dict or None, "
@@ -112,6 +110,8 @@ class QueueService(Service):
         state.update(initial_state or {})
         super().__init__(name, state)
         self.worker_count = worker_count
+        #: how often a queue backend refreshes its figures (the in-process
+        #: queue needs no polling: its size is kept exact)
         self.poll_interval = float(poll_interval)
         #: the underlying gevent queue (SPECTER exposes it as ``queue``)
         self.queue: JoinableQueue = JoinableQueue(maxsize=maxsize or None)
@@ -119,13 +119,13 @@ class QueueService(Service):
         self._accepting = True
         self._closed = False
         self._workers: List[Greenlet] = []
-        self._interrupted: List[Any] = []
         self._accepted = 0
         self._processed = 0
         self._retried = 0
         self._dead_lettered = 0
         self._handed_back = 0
         self._rejected = 0
+        self._size_pending = False
         if backend is not None:
             self.backend = backend
         self._binding: Optional[QueueBinding] = None
@@ -147,72 +147,66 @@ class QueueService(Service):
 
     # -------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
-        self._accepting = True
-        self._closed = False
-        self._binding = None
-        backend = self._resolve_backend()
-        if backend is not None:
-            self._start_binding(backend)
-            return
-        # runs after the workers are killed, even when a subclass's on_stop
-        # forgets super(): whatever is left is handed back, never dropped
-        self.add_cleanup(self._hand_back_leftovers)
-        self._workers = [self.spawn(self._work, label=f"worker-{i + 1}")
-                         for i in range(self.worker_count)]
-        self.interval(self._refresh_state, self.poll_interval)
-        self.on_workers_started()
+        """Override freely; the workers start after it returns (calling
+        ``super().on_start()`` is harmless, as in SPECTER)."""
 
     def on_stop(self) -> None:
-        """Stop accepting, call ``on_workers_stopping()``, drain, hand back
-        leftovers. Subclasses overriding this should call ``super().on_stop()``."""
+        """Override freely; the queue has drained before it runs (calling
+        ``super().on_stop()`` is harmless)."""
+
+    on_stop._spoc_noop = True  # type: ignore[attr-defined]
+
+    def _after_start(self) -> None:
+        self._accepting = True
+        self._closed = False
+        backend = self._resolve_backend()
+        if isinstance(backend, Service) and not backend.running and backend.owner is None:
+            self.adopt(backend)  # a backend given to this service alone: it runs as long as we do
+        binding = backend.bind(self)
+        self._binding = binding
+        self._binding_closed = False
+        # also a release: closed even when the drain never ran (a failed start)
+        self.add_cleanup(self._close_binding)
+        self._workers = list(binding.start())
+        if not isinstance(binding, MemoryBinding) and self.queue.qsize():
+            self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
+        self.on_workers_started()
+
+    def _before_stop(self, deadline: float) -> None:
+        """Stop accepting, call ``on_workers_stopping()``, drain within the
+        budget, close the binding (the user's ``on_stop`` runs after, with the
+        queue drained and the workers gone)."""
         self._accepting = False
         try:
             self.on_workers_stopping()
         except Exception:
             logger.exception("QueueService %r: on_workers_stopping() raised; draining anyway", self.name)
-        budget = max(0.0, min(float(self.drain_timeout), self.stop_timeout - float(self.stop_margin) / 2))
-        if self._binding is not None:
-            try:
-                if not self._binding.drain(budget):
-                    logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d item(s) in flight; "
-                                   "giving them back to the backend for redelivery", self.name, budget,
-                                   self.in_flight_count())
-            finally:
-                self._close_binding()
+        remaining = max(0.0, deadline - time.monotonic() - float(self.stop_margin) / 2)
+        budget = min(float(self.drain_timeout), remaining)
+        binding = self._binding
+        if binding is None:
             return
         try:
-            if not self.queue.join(timeout=budget):
-                logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
-                               "in flight; handing them back", self.name, budget,
-                               self.queue.qsize(), self.in_flight_count())
+            if not binding.drain(budget):
+                logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d in "
+                               "flight; handing them back", self.name, budget, self.pending_count(),
+                               self.in_flight_count())
         finally:
-            self._hand_back_leftovers()
+            self._close_binding()
 
-    def _hand_back_leftovers(self) -> None:
-        """Kill workers still mid-item, then hand every queued or interrupted
-        item to ``on_undelivered``. Idempotent."""
-        self._accepting = False
-        current = getcurrent()
-        live = [g for g in self._workers if not g.dead and g is not current]
-        if live:
-            gevent.killall(live, block=True, timeout=max(0.1, float(self.stop_margin) / 2))
-        leftovers, self._interrupted = self._interrupted, []
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except Empty:
-                break
-            self.queue.task_done()
-            leftovers.append(item)
+    def _hand_back(self, items: List[Any]) -> None:
+        """Count ``items`` as handed back and give them to ``on_undelivered``
+        (bindings call this for what they could not finish)."""
         self._closed = True
-        self._refresh_state()
-        if leftovers:
-            self._handed_back += len(leftovers)
-            try:
-                self.on_undelivered(leftovers)
-            except Exception:
-                logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
-                                 "to it", self.name, len(leftovers))
+        self._note_size()
+        if not items:
+            return
+        self._handed_back += len(items)
+        try:
+            self.on_undelivered(items)
+        except Exception:
+            logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
+                             "to it", self.name, len(items))
 
     # ---------------------------------------------------------------- backends
     def _resolve_backend(self) -> Any:
@@ -220,29 +214,15 @@ class QueueService(Service):
         if choice is None:
             choice = self.scope.registry.resolve(QUEUE_BACKEND_KEY)
         if choice is None or choice == MEMORY:
-            return None
+            return MEMORY_BACKEND
         if not callable(getattr(choice, "bind", None)):
             raise TypeError(f"QueueService {self.name!r}: backend must be None, {MEMORY!r} or a queue backend "
                             f"with bind(service), got {choice!r}.")
         return choice
 
-    def _start_binding(self, backend: Any) -> None:
-        if isinstance(backend, Service) and not backend.running and backend.owner is None:
-            self.adopt(backend)  # a backend given to this service alone: it runs as long as we do
-        binding = backend.bind(self)
-        self._binding = binding
-        self._binding_closed = False
-        # after the workers are killed, even when a subclass's on_stop forgets super()
-        self.add_cleanup(self._close_binding)
-        self._workers = list(binding.start())
-        if self.queue.qsize():
-            self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
-        self.interval(self._refresh_state, self.poll_interval)
-        self.on_workers_started()
-
     def _hand_over_early_items(self, binding: QueueBinding) -> None:
-        """Move items enqueued before start() to the backend, waiting for it
-        when unreachable (what is still here at stop goes to on_undelivered)."""
+        """Move items enqueued before start() to a durable backend, waiting
+        for it when unreachable (what is still here at stop is handed back)."""
         while True:
             try:
                 item = self.queue.peek_nowait()
@@ -261,11 +241,19 @@ class QueueService(Service):
         self.cancel_greenlet(self._handover)
         self._handover = None
         try:
-            self._handed_back += int(binding.close() or 0)
+            given_back = int(binding.close() or 0)  # close() may hand items back itself: count after it
+            self._handed_back += given_back
         except Exception:
             logger.exception("QueueService %r: closing the queue backend raised", self.name)
-        # items enqueued before start() that never reached the backend
-        self._hand_back_leftovers()
+        # items enqueued before start() that never reached a durable backend
+        leftovers = []
+        while True:
+            try:
+                leftovers.append(self.queue.get_nowait())
+            except Empty:
+                break
+            self.queue.task_done()
+        self._hand_back(leftovers)
 
     def run_item(self, item: Any) -> Optional[BaseException]:
         """Handle one item the way the workers do: ``handle_item``, retries
@@ -274,7 +262,9 @@ class QueueService(Service):
         Queue backends call this from their worker greenlets."""
         try:
             self.handle_item(item)
-        except _ITEM_FAILURES as exc:
+        except _NOT_ITEM_FAILURES:
+            raise
+        except BaseException as exc:  # noqa: B036 - CancelledError & co. fail the item, not the worker
             return self._after_failure(item, exc)
         self._processed += 1
         return None
@@ -285,61 +275,49 @@ class QueueService(Service):
         the queue is full (after ``timeout`` when ``block``), while the service
         drains, or after it stopped. An accepted item is processed,
         dead-lettered or handed to ``on_undelivered``: never lost. With a
-        durable backend, True means the backend stored it."""
-        binding = self._binding
-        if binding is not None and self._accepting:
-            if binding.put(item, block, timeout):
-                self._accepted += 1
-                return True
+        durable backend, True means the backend stored it. Before the first
+        ``start()`` items wait in ``queue`` for the workers (as in SPECTER)."""
+        if not self._accepting:
+            self._rejected += 1
+            logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
+                         "stopped" if self._closed else "draining")
+            return False
+        # count first: a blocked put may complete (and the item be processed)
+        # before this greenlet resumes
+        self._accepted += 1
+        try:
+            stored = self._put(item, block, timeout)
+        except BaseException:
+            self._accepted -= 1
+            raise
+        if not stored:
+            self._accepted -= 1
             self._rejected += 1
             return False
-        if self._accepting:
-            # count first: a blocked put may complete (and the item be
-            # processed) before this greenlet resumes
-            self._accepted += 1
-            try:
-                self.queue.put(item, block, timeout)
-            except Full:
-                self._accepted -= 1
-                self._rejected += 1
-                return False
-            except BaseException:
-                self._accepted -= 1
-                raise
-            if block and self._closed:
-                # a blocked put landed after the drain finished: take it back out
-                self._take_back_late_item()
-                return False
-            return True
-        self._rejected += 1
-        logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
-                     "stopped" if self._closed else "draining")
-        return False
+        self._note_size()
+        return True
 
-    def _take_back_late_item(self) -> None:
-        try:
-            self.queue.get_nowait()
-        except Empty:  # pragma: no cover - another late putter took it
-            pass
-        else:
-            self.queue.task_done()
-        self._accepted -= 1
-        self._rejected += 1
-        logger.debug("QueueService %r: enqueue refused, the service stopped while it waited", self.name)
+    def _put(self, item: Any, block: bool, timeout: Optional[float]) -> bool:
+        binding = self._binding
+        if binding is not None:
+            return binding.put(item, block, timeout)
+        try:  # not started yet: the items wait for the workers
+            self.queue.put(item, block, timeout)
+        except Full:
+            return False
+        return True
 
     def pending_count(self) -> int:
-        """Items waiting in the queue (not counting those being handled).
-        With a backend: its figure (Redis: the stream's backlog, refreshed
-        every ``poll_interval``)."""
-        if self._binding is not None:
-            return self._binding.pending()
-        return self.queue.qsize()
+        """Items waiting to be taken (not counting those being handled); the
+        backend's figure (Redis: the stream's backlog, refreshed every
+        ``poll_interval``)."""
+        binding = self._binding
+        return self.queue.qsize() if binding is None else binding.pending()
 
     def in_flight_count(self) -> int:
         """Items taken by a worker and not finished yet (incl. retry backoff)."""
-        if self._binding is not None:
-            return self._binding.in_flight()
-        return self.queue.unfinished_tasks - self.queue.qsize()
+        binding = self._binding
+        return 0 if binding is None else binding.in_flight()
 
     # ------------------------------------------------------------------ hooks
     def handle_item(self, item: Any) -> None:
@@ -368,41 +346,23 @@ class QueueService(Service):
         logger.error("QueueService %r: %d item(s) not processed before stop were handed back: %r",
                      self.name, len(items), items[:20])
 
-    # ---------------------------------------------------------------- workers
-    def _work(self) -> None:
-        bind_offload_owner(self)
-        queue = self.queue
-        get = queue.get
-        done = queue.task_done
-        handle = self.handle_item
-        while True:
-            item = get()
-            try:
-                try:
-                    handle(item)
-                    self._processed += 1
-                except _ITEM_FAILURES as exc:
-                    self._after_failure(item, exc)
-            except GreenletExit:
-                self._interrupted.append(item)
-                raise
-            finally:
-                done()
-
+    # ---------------------------------------------------------------- failures
     def _after_failure(self, item: Any, exc: BaseException) -> Optional[BaseException]:
         """Retry ``item``; None when a retry succeeded, else the last
         exception after ``on_dead_letter`` ran."""
         attempt = 0
         while attempt < self.max_retries:
-            delay = min(float(self.max_retry_backoff), float(self.retry_backoff) * (2 ** attempt))
+            delay = backoff_delay(attempt, float(self.retry_backoff), float(self.max_retry_backoff))
             attempt += 1
             self._retried += 1
-            logger.warning("QueueService %r: item %r raised %s: %s; retry %d/%d in %.2fs", self.name,
-                           item, type(exc).__name__, exc, attempt, self.max_retries, delay)
-            gevent.sleep(delay)
+            logger.warning("QueueService %r: item %r raised %s; retry %d/%d in %.2fs", self.name,
+                           item, format_exc(exc), attempt, self.max_retries, delay)
+            self.clock.sleep(delay)
             try:
                 self.handle_item(item)
-            except _ITEM_FAILURES as again:
+            except _NOT_ITEM_FAILURES:
+                raise
+            except BaseException as again:  # noqa: B036
                 exc = again
             else:
                 self._processed += 1
@@ -430,10 +390,19 @@ class QueueService(Service):
         return offload_pool(self, size=self.offload_workers).run(fn, *args, **kwargs)
 
     # ------------------------------------------------------------------ state
-    def _refresh_state(self) -> None:
-        size = self.pending_count()
-        if self.state.get("queue_size") != size:
-            self.set_state({"queue_size": size})
+    def _note_size(self) -> None:
+        """Keep ``state['queue_size']`` exact; tell subscribers once per hub
+        turn however many items moved (a burst of 10,000 enqueues is one
+        notification, not 10,000)."""
+        self.state["queue_size"] = self.pending_count()
+        if self._subscribers and not self._size_pending:
+            self._size_pending = True
+            gevent.get_hub().loop.run_callback(self._publish_size)
+
+    def _publish_size(self) -> None:
+        self._size_pending = False
+        self.state["queue_size"] = self.pending_count()
+        self._notify()
 
     def get_state(self) -> Dict[str, Any]:
         """A copy of the state, with ``queue_size`` read now."""
@@ -454,20 +423,30 @@ class QueueService(Service):
             "rejected": self._rejected,
         }
 
+    def workers_alive(self) -> int:
+        return sum(1 for g in self._workers if not g.dead)
+
     def health(self) -> Dict[str, Any]:
+        """Service health plus queue figures; ``degraded`` when fewer workers
+        are alive than ``worker_count`` while running."""
         report = super().health()
         self.state["queue_size"] = self.pending_count()
+        alive = self.workers_alive()
+        running = self.lifecycle_state in (RUNNING, STARTING)
         report.update(
             worker_count=self.worker_count,
-            workers_alive=sum(1 for g in self._workers if not g.dead),
+            workers_alive=alive,
             accepting=self._accepting,
-            draining=self._running and not self._accepting,
+            draining=self.running and not self._accepting,
             queue_size=self.state["queue_size"],
             stats=self.stats(),
         )
-        if self._binding is not None:
-            backend = self._binding.health()
+        if report["status"] == "ok" and running and self._workers and alive < len(self._workers):
+            report["status"] = "degraded"
+            report["reason"] = f"{alive} of {len(self._workers)} workers alive"
+        backend = self._binding.health() if self._binding is not None else {}
+        if backend:
             report["backend"] = backend
-            if report["status"] == "ok" and self._running and backend.get("status") == "degraded":
+            if report["status"] == "ok" and running and backend.get("status") == "degraded":
                 report["status"] = "degraded"
         return report

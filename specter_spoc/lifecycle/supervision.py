@@ -6,39 +6,45 @@ Borrowed from OTP: every crash is *someone's* problem.
 - ``"restart"``: stop the whole service and start it again after a backoff
   (``restart_backoff`` doubling up to ``max_backoff``); after
   ``max_restarts`` restarts within ``restart_window`` seconds, give up: the
-  service stops and its health says ``failed``.
+  service stops and its health says ``failed``. A restart whose own
+  ``start()`` fails counts against the same limit.
 - ``"escalate"``: hand the crash to the owner (the service that adopted this
   one, or the runtime), which applies *its* policy.
+
+Nothing is restarted once the service (or its runtime) has begun stopping.
 """
 from __future__ import annotations
 
-import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Deque, Optional
+
+from .backoff import backoff_delay
+from .clock import MONOTONIC, Clock
 
 POLICIES = ("log", "restart", "escalate")
 
 
-@dataclass
 class RestartTracker:
     """Counts restarts in a sliding window and computes the next backoff."""
 
-    max_restarts: int
-    window: float
-    base_backoff: float
-    max_backoff: float
-    total: int = 0
-    _recent: Deque[float] = field(default_factory=deque)
+    def __init__(self, max_restarts: int, window: float, base_backoff: float, max_backoff: float,
+                 clock: Clock = MONOTONIC) -> None:
+        self.max_restarts = max_restarts
+        self.window = window
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self.total = 0
+        self._recent: Deque[float] = deque()
 
     def next_delay(self, now: Optional[float] = None) -> Optional[float]:
         """Record a restart request; the delay before it, or None to give up."""
-        now = time.monotonic() if now is None else now
+        now = self.clock.now() if now is None else now
         while self._recent and now - self._recent[0] > self.window:
             self._recent.popleft()
         if len(self._recent) >= self.max_restarts:
             return None
-        delay = min(self.max_backoff, self.base_backoff * (2 ** len(self._recent)))
+        delay = backoff_delay(len(self._recent), self.base_backoff, self.max_backoff)
         self._recent.append(now)
         self.total += 1
         return delay

@@ -17,7 +17,10 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 
+from .._validate import check_seconds
 from ..wiring.scope import current_scope
+from .backoff import Backoff
+from .owner import Owner, kill_and_join
 
 __all__ = ["Watcher", "WatcherError"]
 
@@ -32,11 +35,7 @@ class WatcherError(Exception):
 
 
 def _seconds(value: object, what: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Watcher {name!r}: {what} must be seconds as a number, got {value!r}.")
-    if value <= 0:
-        raise ValueError(f"Watcher {name!r}: {what} must be > 0, got {value}.")
-    return float(value)
+    return check_seconds(value, f"Watcher {name!r}: {what}")
 
 
 class Watcher:
@@ -88,7 +87,8 @@ class Watcher:
         self._stream_fn = stream
         self._interval = _seconds(interval, "interval", name)
         self._max_backoff = _seconds(max_backoff, "max_backoff", name)
-        self._base_backoff = min(self._interval, 1.0, self._max_backoff)
+        self._backoff = Backoff(min(self._interval, 1.0, self._max_backoff), self._max_backoff)
+        self._life = Owner(f"Watcher {name!r}", logger)
         self._retry = bool(retry)
         self._dedupe = bool(dedupe)
         self._transform = transform
@@ -98,7 +98,6 @@ class Watcher:
         self._running = False
         self._last_value: Any = _NOTHING
         self._last_value_at: Optional[float] = None
-        self._backoff = self._base_backoff
         self._error_count = 0
         self._consecutive_errors = 0
         self._last_error: Optional[str] = None
@@ -127,13 +126,13 @@ class Watcher:
         self._running = True
         self._failed = False
         self._wakeup.clear()
-        self._backoff = self._base_backoff
+        self._backoff.reset()
         self._consecutive_errors = 0
         self._started_at = time.monotonic()
         glet = Greenlet(current_scope().wrap(self._run))
         glet.spoc_label = f"watcher:{self.name}"
         self._greenlet = glet
-        glet.start()
+        self._life.adopt_greenlet(glet).start()
         return self
 
     def stop(self, timeout: float = 5.0) -> "Watcher":
@@ -148,11 +147,7 @@ class Watcher:
         if glet is getcurrent():
             return self
         self._greenlet = None
-        if not glet.dead:
-            glet.kill(block=True, timeout=timeout)
-            if not glet.dead:
-                logger.error("Watcher %r: loop greenlet ignored kill for %.1fs; still alive",
-                             self.name, timeout)
+        kill_and_join([glet], time.monotonic() + timeout, self._life)
         return self
 
     def teardown(self) -> None:
@@ -193,7 +188,7 @@ class Watcher:
             "error_count": self._error_count,
             "consecutive_errors": self._consecutive_errors,
             "last_error": self._last_error,
-            "backoff_seconds": self._backoff if self._consecutive_errors else 0.0,
+            "backoff_seconds": self._backoff.current if self._consecutive_errors else 0.0,
             "values": self._values,
             "last_value_age": (round(time.monotonic() - self._last_value_at, 3)
                                if self._last_value_at is not None else None),
@@ -215,8 +210,7 @@ class Watcher:
                         if not self._retry:
                             logger.info("Watcher %r: stream ended (retry=False); stopping", self.name)
                             break
-                        self._sleep(self._backoff)
-                        self._backoff = min(self._backoff * 2, self._max_backoff)
+                        self._sleep(self._backoff.next())
                 except GreenletExit:
                     raise
                 except Exception as exc:
@@ -230,11 +224,10 @@ class Watcher:
                         logger.error("Watcher %r: %s; stopping (retry=False)", self.name,
                                      self._last_error, exc_info=exc)
                         break
-                    delay = self._backoff
+                    delay = self._backoff.next()
                     logger.warning("Watcher %r: %s (error %d in a row); retrying in %.2fs", self.name,
                                    self._last_error, self._consecutive_errors, delay)
                     self._sleep(delay)
-                    self._backoff = min(self._backoff * 2, self._max_backoff)
         finally:
             self._running = False
 
@@ -279,7 +272,7 @@ class Watcher:
         if self._consecutive_errors:
             logger.info("Watcher %r: recovered after %d error(s)", self.name, self._consecutive_errors)
             self._consecutive_errors = 0
-        self._backoff = self._base_backoff
+        self._backoff.reset()
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"

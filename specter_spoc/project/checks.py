@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Set, Tuple
 
+from ..web.conflicts import event_conflicts, route_conflicts
+from ..web.security import GENERATE_KEY_HINT, secret_key_problem
 from .diagnostics import Diagnostic, diagnostic
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env", "build", "dist",
@@ -97,63 +98,27 @@ def find_framework_imports(paths: Iterable[Path], app_modules: Mapping[str, str]
     return problems
 
 
-_VARIABLE = re.compile(r"<[^>]*>")
-_IMPLICIT = {"HEAD", "OPTIONS"}
-
-
 def find_duplicate_routes(routes: Iterable[Tuple[str, str, Optional[Iterable[str]]]]) -> List[Diagnostic]:
-    """SPC009 for each URL rule claimed by two owners for an overlapping method.
-
-    ``routes`` yields ``(owner, rule, methods)``; ``methods`` ``None`` means
-    GET. Variable parts are compared by position (``<int:id>`` = ``<slug>``).
-    """
-    claimed: Dict[Tuple[str, str], Tuple[str, str]] = {}
-    problems: List[Diagnostic] = []
-    reported: Set[Tuple[str, str, str]] = set()
-    for owner, rule, methods in routes:
-        shape = _VARIABLE.sub("<>", rule.rstrip("/") or "/")
-        for method in sorted({m.upper() for m in (methods or ["GET"])} - _IMPLICIT):
-            first = claimed.setdefault((shape, method), (owner, rule))
-            if first[0] != owner and (first[0], owner, shape) not in reported:
-                reported.add((first[0], owner, shape))
-                problems.append(diagnostic(
-                    "SPC009", f"route {method} {rule} is declared by both {first[0]!r} and {owner!r}"
-                    + (f" (as {first[1]})" if first[1] != rule else "") + ".",
-                    "give one of the controllers a different url_prefix (app metadata or the controller's "
-                    "url_prefix) or rename the rule.", key=rule))
-    return problems
+    """SPC009 for each URL rule claimed by two owners for an overlapping method
+    (see :func:`specter_spoc.web.conflicts.route_conflicts`)."""
+    return [diagnostic("SPC009", c.describe(), c.hint, key=c.rule) for c in route_conflicts(routes)]
 
 
 def find_duplicate_events(events: Iterable[Tuple[str, str, Optional[str]]]) -> List[Diagnostic]:
-    """SPC010 for each Socket.IO event handled by two owners in one namespace.
-
-    ``events`` yields ``(owner, event, namespace)``; ``None`` namespace is ``"/"``.
-    """
-    claimed: Dict[Tuple[str, str], str] = {}
-    problems: List[Diagnostic] = []
-    for owner, event, namespace in events:
-        ns = namespace or "/"
-        first = claimed.setdefault((event, ns), owner)
-        if first != owner:
-            problems.append(diagnostic(
-                "SPC010", f"socket event {event!r} in namespace {ns!r} is handled by both {first!r} and {owner!r}; "
-                "both run, in priority order.",
-                "rename the event in one controller (e.g. prefix it with the app name) or move it to its own namespace.",
-                key=event))
-    return problems
+    """SPC010 for each Socket.IO event handled by two owners in one namespace
+    (see :func:`specter_spoc.web.conflicts.event_conflicts`)."""
+    return [diagnostic("SPC010", c.describe(), c.hint, key=c.event) for c in event_conflicts(events)]
 
 
 def check_secret_key(mode: str, settings: Any, environ: Mapping[str, str]) -> List[Diagnostic]:
-    """SPC011 when ``mode`` is production and no non-empty SECRET_KEY is set."""
+    """SPC011 when ``mode`` is production and the SECRET_KEY is missing or
+    weak (:func:`specter_spoc.web.security.secret_key_problem`)."""
     if mode != "production":
         return []
     value = settings.get("SECRET_KEY") if settings is not None else None
     if not value:
-        value = environ.get("SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
-    if value:
+        value = environ.get("SECRET_KEY") or environ.get("SPOC_SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
+    problem = secret_key_problem(value)
+    if problem is None:
         return []
-    return [diagnostic(
-        "SPC011", "production mode without a SECRET_KEY: sessions and signed cookies would be forgeable.",
-        "set SECRET_KEY in the environment (or .env) and read it in settings: "
-        "SECRET_KEY = os.environ['SECRET_KEY'].", key="SECRET_KEY")]
-
+    return [diagnostic("SPC011", f"{problem}.", GENERATE_KEY_HINT, key="SECRET_KEY")]

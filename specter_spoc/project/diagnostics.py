@@ -21,6 +21,8 @@ Example::
 """
 from __future__ import annotations
 
+from ..runtime import BootError
+
 import dataclasses
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -117,7 +119,7 @@ def diagnostic(code: str, message: str, hint: str = "", *, level: Optional[str] 
     return Diagnostic(code, level or CODES[code][1], message, hint, app=app, file=file, key=key)
 
 
-class DiagnosticError(Exception):
+class DiagnosticError(BootError):
     """Raised when a project cannot boot: lists every error diagnostic.
 
     Strict mode raises it for any error; lenient mode only for problems with

@@ -1,28 +1,39 @@
-"""Keep-alive connections must not hold a stopping worker.
+"""The runtime's WSGI edge: scope per request, in-flight count, drain.
 
-A browser keeps an idle HTTP/1.1 connection open after its last request.
-gunicorn's gevent workers wait, on SIGTERM, until no connection is open —
-so one idle browser tab makes the worker wait out ``graceful_timeout``.
+:class:`ConnectionTracker` wraps the Flask app's ``wsgi_app`` and does three
+things per request, each for a reason:
 
-gevent's WSGI servers (pywsgi, gunicorn's gevent workers, gevent-websocket)
-serve each connection in one greenlet, which also runs the app for each of
-its requests. :class:`ConnectionTracker` wraps the WSGI app and remembers
-those greenlets, and which are inside a request right now. At shutdown the
-runtime calls :meth:`close_idle`, which kills the idle ones (what pywsgi
-itself does to stragglers after its stop timeout). gunicorn's own request
-loop (``-k gevent``, recognisable by ``environ["gunicorn.socket"]``) is left
-alone: it already drops idle keep-alive connections after ``--keep-alive``
-seconds (2 by default). While draining, every request is answered 503
-(JSON envelope, ``Retry-After``) with ``Connection: close``; doing it here
-rather than in a Flask hook costs nothing per request while serving.
+- **sets the runtime's scope** for the request's greenlet, so the
+  module-level ``bus``/``registry`` resolve to this app with one contextvar
+  read instead of probing Flask's app context on every call;
+- **counts requests in flight** (Engine.IO requests aside: a websocket or a
+  long poll is a connection, not a request). At shutdown the runtime stops
+  taking new requests (503 with ``Retry-After`` and ``Connection: close``)
+  and *waits for the ones in flight* before it stops a single service, so an
+  accepted request gets its normal answer, never a 500 from a service that
+  stopped under it;
+- **closes idle keep-alive connections** at shutdown. gevent's servers serve
+  each connection in one greenlet; a browser keeps an idle HTTP/1.1
+  connection open after its last request, and gunicorn waits for it until
+  ``graceful_timeout``. :meth:`close_idle` kills the connection greenlets
+  that are between requests (what pywsgi itself does to stragglers after its
+  stop timeout). gunicorn's own request loop (``-k gevent``, recognisable by
+  ``environ["gunicorn.socket"]``) already drops idle connections after
+  ``--keep-alive`` seconds and is left alone.
 """
 from __future__ import annotations
 
+import time
 import weakref
-from typing import Any, Callable, Dict, Iterable, Iterator
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 import gevent
 from gevent import Greenlet
+from gevent.event import Event
+
+from ..wiring.scope import Scope, reset_current, set_current
+
+_UNAVAILABLE = b'{"error": "Service unavailable", "detail": "the server is shutting down"}'
 
 
 class _Tracked:
@@ -47,40 +58,60 @@ class _Tracked:
 
 
 class ConnectionTracker:
-    """WSGI middleware; ``draining()`` says when to send ``Connection: close``."""
+    """WSGI middleware; ``draining()`` says when to refuse new requests."""
 
     def __init__(self, wsgi_app: Callable[..., Any], draining: Callable[[], bool],
-                 socketio_path: str = "/socket.io") -> None:
+                 socketio_path: str = "/socket.io", scope: Optional[Scope] = None) -> None:
         self.wsgi_app = wsgi_app
         self._draining = draining
+        self._scope = scope
         #: Engine.IO requests pass while draining: connected clients must still
         #: fetch the final event (long-polling does it with a new request), and
         #: the runtime's SocketIngress refuses new connections itself
         self._socketio_prefix = "/" + socketio_path.strip("/") + "/"
         self._seen: "weakref.WeakSet[Greenlet]" = weakref.WeakSet()
         self._busy: Dict[int, int] = {}
+        self._in_flight = 0
+        self._idle = Event()
+        self._idle.set()
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._draining() and not environ.get("PATH_INFO", "").startswith(self._socketio_prefix):
+        engineio = environ.get("PATH_INFO", "").startswith(self._socketio_prefix)
+        if not engineio and self._draining():
             return self._unavailable(start_response)
-        responder = start_response
         connection = gevent.getcurrent()
-        if not isinstance(connection, Greenlet):  # not served by a gevent server (tests, threads)
-            return self.wsgi_app(environ, responder)
         key = id(connection)
-        if "gunicorn.socket" not in environ:  # gunicorn's own loop times idle connections out
+        # served by a gevent server (one greenlet per connection, which closes
+        # every response); a test client calling the app in place, whose
+        # response may never be closed, is neither counted nor given the scope
+        tracked = isinstance(connection, Greenlet)
+        token = set_current(self._scope) if tracked and self._scope is not None else None
+        counted = tracked and not engineio
+        if tracked and "gunicorn.socket" not in environ:  # gunicorn's own loop times idle connections out
             self._seen.add(connection)
-        self._busy[key] = self._busy.get(key, 0) + 1
+        if tracked:
+            self._busy[key] = self._busy.get(key, 0) + 1
+        if counted:
+            self._in_flight += 1
+            self._idle.clear()
 
         def done() -> None:
-            left = self._busy.get(key, 1) - 1
-            if left > 0:
-                self._busy[key] = left
-            else:
-                self._busy.pop(key, None)
+            if tracked:
+                left = self._busy.get(key, 1) - 1
+                if left > 0:
+                    self._busy[key] = left
+                else:
+                    self._busy.pop(key, None)
+            if counted:
+                self._in_flight -= 1
+                if self._in_flight <= 0:
+                    self._in_flight = 0
+                    self._idle.set()
+            if token is not None:
+                reset_current(token)
 
         try:
-            body = self.wsgi_app(environ, responder)
+            body = self.wsgi_app(environ, start_response)
         except BaseException:
             done()
             raise
@@ -90,11 +121,31 @@ class ConnectionTracker:
     def _unavailable(start_response: Callable[..., Any]) -> Iterable[bytes]:
         """While draining, every request gets the 503 envelope and the
         connection is closed after it."""
-        body = b'{"error": "Service unavailable", "detail": "the server is shutting down"}'
         start_response("503 SERVICE UNAVAILABLE", [("Content-Type", "application/json"),
-                                                   ("Content-Length", str(len(body))),
+                                                   ("Content-Length", str(len(_UNAVAILABLE))),
                                                    ("Retry-After", "5"), ("Connection", "close")])
-        return [body]
+        return [_UNAVAILABLE]
+
+    @property
+    def in_flight(self) -> int:
+        """Requests inside the app right now (Engine.IO traffic not counted)."""
+        return self._in_flight
+
+    def wait_idle(self, deadline: float, *, exclude_current: bool = True) -> bool:
+        """Wait until no request is in flight (the caller's own request, when
+        it is one, does not count), or until ``deadline``; True when idle."""
+        own = 0
+        if exclude_current and self._busy.get(id(gevent.getcurrent())):
+            own = 1
+        while self._in_flight > own:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if own:
+                gevent.sleep(min(0.01, remaining))
+            else:
+                self._idle.wait(remaining)
+        return True
 
     def close_idle(self) -> int:
         """Kill the connection greenlets that are between requests (waiting for

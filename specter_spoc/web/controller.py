@@ -65,7 +65,7 @@ class Controller(Service):
         runtime = self._runtime
         if runtime is not None and getattr(runtime, "draining", False):
             return "the server is shutting down"
-        if not self.running or self._stopping:
+        if self.lifecycle_state != "running":
             return f"controller {self.name!r} is not running"
         return None
 
@@ -108,18 +108,12 @@ class Controller(Service):
         handler.setup(self._socketio)
         self.add_cleanup(handler.teardown)
 
-    def start(self) -> "Controller":
-        if self.running:
-            return self
-        super().start()
+    def _after_start(self) -> None:
+        """Subscribe the socket events once ``on_start`` succeeded (inside
+        start(), so a failure here rolls the start back); they are
+        unsubscribed when the controller stops."""
         if self._socketio is not None:
-            try:
-                with self.scope.activate():
-                    self._setup_handler()
-            except BaseException:
-                self.stop()
-                raise
-        return self
+            self._setup_handler()
 
     @property
     def socketio(self) -> Any:
@@ -151,7 +145,8 @@ class Controller(Service):
     def health(self) -> Dict[str, Any]:
         report = super().health()
         report["has_blueprint"] = self._blueprint is not None
-        report["has_handler"] = self._handler_instance is not None and self._handler_instance.registered
+        # SPECTER's meaning: the controller created a socket handler
+        report["has_handler"] = self._handler_instance is not None
         if self.schemas:
             report["schemas"] = sorted(self.schemas)
         return report

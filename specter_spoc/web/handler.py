@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-from ..lifecycle.ownership import resolve_cleanup, unwind
+import time
+
+from ..lifecycle.owner import Owner
 from ..wiring.scope import Scope, current_scope
 
 R = TypeVar("R")
@@ -42,7 +44,7 @@ class Handler:
         self._socketio: Any = None
         self._registered = False
         self._registered_handlers: List[Tuple[str, Callable[..., Any]]] = []
-        self._cleanups: List[Callable[[], Any]] = []
+        self._life = Owner(f"Handler {type(self).name!r}", logger)
         self._scope: Optional[Scope] = None
 
     # hooks
@@ -96,17 +98,18 @@ class Handler:
 
     def teardown(self) -> "Handler":
         """Unsubscribe and run cleanups (LIFO); idempotent."""
-        if not self._registered and not self._cleanups:
+        if not self._registered and not self._life.releases():
             return self
         try:
             if self._registered:
                 self.on_teardown()
-        except Exception:
-            logger.exception("Handler %r: on_teardown raised; cleanup continues", self.name)
+        except BaseException as exc:  # noqa: B036 - teardown must go on
+            self._life.report_error(f"on_teardown raised {type(exc).__name__}: {exc}", exc)
         finally:
-            unwind(self._cleanups, logger, f"Handler {self.name!r}")
+            self._life.unwind(time.monotonic() + 5.0)
             self._registered_handlers.clear()
             self._registered = False
+            self._socketio = None  # SPECTER: a torn-down handler is detached
         return self
 
     def stop(self) -> "Handler":
@@ -115,12 +118,12 @@ class Handler:
     def add_cleanup(self, fn: Callable[[], Any]) -> "Handler":
         if not callable(fn):
             raise TypeError(f"Handler {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
-        self._cleanups.append(fn)
+        self._life.push(fn)
         return self
 
     def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
         if resource is not None:
-            self.add_cleanup(resolve_cleanup(resource, stop_method))
+            self._life.own(resource, stop_method)
         return resource
 
     def require(self, key: str) -> Any:

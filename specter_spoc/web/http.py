@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
 from functools import wraps
 from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, overload
 
@@ -21,6 +20,7 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..contracts.outcome import Outcome
+from .errors import error_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = TypeVar("P", bound=Mapping[str, Any])
@@ -63,25 +63,15 @@ def _debug() -> bool:
 
 def error_response(exc: BaseException, *, message: str = "Internal server error",
                    logger: Optional[logging.Logger] = None) -> Any:
-    """The JSON envelope response for ``exc`` (shared by routes and the runtime)."""
-    from ..contracts.schema import SchemaError
-
+    """The JSON envelope response for ``exc`` (see :mod:`.errors`); a
+    server error is logged with its traceback, a client error is not."""
     log = logger or _log
-    if isinstance(exc, HTTPError):
-        if exc.log_message:
-            log.log(exc.log_level, exc.log_message)
-        return exc.to_response()
-    if isinstance(exc, SchemaError):
-        body = {"error": str(exc), "errors": dict(getattr(exc, "errors", None) or {})}
-        return jsonify(body), 400
-    if isinstance(exc, HTTPException):
-        return jsonify({"error": exc.description or exc.name}), exc.code or 500
-    log.error("%s: %s: %s", message, type(exc).__name__, exc, exc_info=exc)
-    body: dict = {"error": message}
-    if _debug():
-        body["exception"] = f"{type(exc).__name__}: {exc}"
-        body["traceback"] = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return jsonify(body), 500
+    if isinstance(exc, HTTPError) and exc.log_message:
+        log.log(exc.log_level, exc.log_message)
+    body, status = error_body(exc, message=message, debug=_debug())
+    if status >= 500 and not isinstance(exc, (HTTPException, HTTPError)):
+        log.error("%s: %s: %s", message, type(exc).__name__, exc, exc_info=exc)
+    return jsonify(body), status
 
 
 def normalize_response(result: Any) -> Any:

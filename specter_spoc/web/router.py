@@ -11,15 +11,16 @@ started and while the runtime drains.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from flask import Blueprint, jsonify
 
-from ..lifecycle.ownership import resolve_cleanup, unwind
+from ..lifecycle.owner import Owner
 from ..wiring.scope import current_scope
-from .http import JSONErrors, error_response, json_endpoint, normalize_response
+from .http import JSONErrors, error_response, normalize_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 Gate = Callable[[], Optional[str]]
@@ -84,7 +85,7 @@ class Router:
         self._blueprint = Blueprint(self.name, import_name or type(self).__module__,
                                     url_prefix=self.url_prefix or None)
         self._mounted = False
-        self._cleanups: List[Callable[[], Any]] = []
+        self._life = Owner(f"Router {self.name!r}", _log)
         self._dynamic: List[Tuple[str, Callable[..., Any], RouteSpec]] = []
         self._gate = gate
 
@@ -146,50 +147,53 @@ class Router:
         return self
 
     def _build_view(self, fn: Callable[..., Any], spec: RouteSpec) -> Callable[..., Any]:
+        """One wrapper per route (not a gate wrapper around a json_endpoint
+        wrapper): the gate check, the call, the envelope, in one frame."""
         gate = self._gate
-        if spec.json_errors:
-            message = spec.json_errors if isinstance(spec.json_errors, str) else None
-            body = json_endpoint(message)(fn)
-        else:
-            @wraps(fn)
-            def body(*args: Any, **kwargs: Any) -> Any:
-                return normalize_response(fn(*args, **kwargs))
-
-        if gate is None:
-            return body
+        json_errors = bool(spec.json_errors)
+        message = spec.json_errors if isinstance(spec.json_errors, str) else "Internal server error"
+        log = logging.getLogger(getattr(fn, "__module__", None) or "specter_spoc.http")
 
         @wraps(fn)
-        def gated(*args: Any, **kwargs: Any) -> Any:
+        def view(*args: Any, **kwargs: Any) -> Any:
+            if gate is not None:
+                try:
+                    reason = gate()
+                except Exception as exc:  # a broken gate must not become a traceback page
+                    return error_response(exc, logger=log)
+                if reason is not None:
+                    response = jsonify({"error": "Service unavailable", "detail": reason})
+                    response.headers["Retry-After"] = "5"
+                    return response, 503
+            if not json_errors:
+                return normalize_response(fn(*args, **kwargs))
             try:
-                reason = gate()
-            except Exception as exc:  # a broken gate must not become a traceback page
-                return error_response(exc)
-            if reason is not None:
-                response = jsonify({"error": "Service unavailable", "detail": reason})
-                response.headers["Retry-After"] = "5"
-                return response, 503
-            return body(*args, **kwargs)
+                return normalize_response(fn(*args, **kwargs))
+            except Exception as exc:
+                return error_response(exc, message=message, logger=log)
 
-        return gated
+        return view
 
     # ownership
     def teardown(self) -> "Router":
         """Run ``on_unmount`` then the cleanups, last added first."""
         try:
             self.on_unmount()
+        except BaseException as exc:  # noqa: B036 - teardown must go on
+            self._life.report_error(f"on_unmount raised {type(exc).__name__}: {exc}", exc)
         finally:
-            unwind(self._cleanups, _log, f"Router {self.name!r}")
+            self._life.unwind(time.monotonic() + 5.0)
         return self
 
     def add_cleanup(self, fn: Callable[[], Any]) -> "Router":
         if not callable(fn):
             raise TypeError(f"Router {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
-        self._cleanups.append(fn)
+        self._life.push(fn)
         return self
 
     def own(self, resource: Optional[Any], stop_method: Optional[str] = None) -> Optional[Any]:
         if resource is not None:
-            self.add_cleanup(resolve_cleanup(resource, stop_method))
+            self._life.own(resource, stop_method)
         return resource
 
     def require(self, key: str) -> Any:

@@ -107,15 +107,25 @@ class EventBus:
 
     def emit(self, event: str, data: object = None) -> None:
         """Call every listener of ``event`` with ``data``, in subscription order."""
+        listeners = self._listeners.get(event)
         if self._taps:
             for tap in self._taps:
                 tap(event, data)
-        for callback in self._listeners.get(event, ()):
+        elif not listeners:
+            return
+        for callback in listeners or ():
             try:
                 callback(data)
             except Exception:
                 logger.exception("bus listener %r for event %r raised; the other listeners still ran",
                                   callback, event)
+
+    def absorb(self, other: "EventBus") -> None:
+        """Add ``other``'s listeners and taps after this bus's own (a runtime
+        booting alone takes over what plain code subscribed before boot)."""
+        for event, listeners in other._listeners.items():
+            self._listeners[event] = self._listeners.get(event, ()) + listeners
+        self._taps = self._taps + other._taps
 
     def clear(self, event: Optional[str] = None) -> None:
         """Drop every listener, or only those of ``event``."""

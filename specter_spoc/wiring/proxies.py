@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Optional, TypeVar
 
 from .bus import EventBus, Listener
 from .registry import Registry
-from .scope import _current, current_scope
+from .scope import _DIRECTORY, _current, _outside, current_scope
 
 T = TypeVar("T")
 
@@ -30,8 +30,9 @@ class BusProxy:
         return current_scope().bus.once(event, callback)
 
     def emit(self, event: str, data: object = None) -> None:
-        # hot path: inline the contextvar lookup current_scope() starts with
-        (_current.get() or current_scope()).bus.emit(event, data)
+        # hot path: current_scope() inlined (a request, a service greenlet
+        # and a one-runtime process all resolve without a function call)
+        (_current.get() or _DIRECTORY.fallback or _outside()).bus.emit(event, data)
 
     def clear(self, event: Optional[str] = None) -> None:
         current_scope().bus.clear(event)

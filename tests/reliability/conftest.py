@@ -83,7 +83,7 @@ class SeededBlog:
 def make_blog(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """``make_blog(**config)`` boots the example in-process (shut down after
     the test, last first)."""
-    from specter_spoc.runtime import create_app
+    from specter_spoc import create_app
 
     made: List[Any] = []
 

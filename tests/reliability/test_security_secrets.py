@@ -24,7 +24,7 @@ from typing import Dict, List
 
 import pytest
 
-from specter_spoc.runtime import create_app
+from specter_spoc import create_app
 
 VENV_BIN = Path(sys.executable).parent
 

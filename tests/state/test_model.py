@@ -7,7 +7,7 @@ import logging
 import gevent
 import pytest
 
-from specter_spoc.lifecycle.ownership import resolve_cleanup
+from specter_spoc.lifecycle.owner import release_for
 from specter_spoc.lifecycle.service import Service
 from specter_spoc.state import Model, create_model
 from specter_spoc.wiring.scope import Scope
@@ -240,7 +240,7 @@ def test_change_events_on_creating_scope_and_destroy():
     heard["one"][0]["score"] = 99
     assert model.get("score") == 1
     model.subscribe(lambda v, m: None)
-    assert resolve_cleanup(model) == model.destroy  # what service.own(model) will call
+    assert release_for(model)[0] == model.destroy  # what service.own(model) will call
     model.destroy()
     assert model.get() == {} and model.subscriber_count == 0
 

@@ -6,7 +6,7 @@ import logging
 import gevent
 import pytest
 
-from specter_spoc.lifecycle.ownership import resolve_cleanup
+from specter_spoc.lifecycle.owner import release_for
 from specter_spoc.lifecycle.service import Service
 from specter_spoc.state import Store, create_store
 from specter_spoc.wiring.scope import Scope
@@ -185,7 +185,7 @@ def test_owner_ends_subscription_and_own_destroys_store():
     assert store.get() == {} and store.subscriber_count == 0  # destroyed by own()
     store.set({"a": 3})  # still usable, nobody listening
     assert seen == [{"a": 2}]
-    assert resolve_cleanup(store) == store.destroy
+    assert release_for(store)[0] == store.destroy
 
 
 def test_owner_without_add_cleanup_is_rejected():

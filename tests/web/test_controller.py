@@ -120,7 +120,7 @@ def test_socket_priority_fan_out_last_result_wins(make_app, caplog) -> None:
 
     with caplog.at_level(logging.WARNING, logger="specter_spoc.runtime"):
         app, socketio, runtime = make_app(controllers=[A(), B()])
-    assert "SPC010 warning [key shared]: socket event 'shared' in namespace '/' is handled by both 'a' and 'b'" in caplog.text
+    assert "[SPC010] socket event 'shared' in namespace '/' is handled by both 'a' and 'b'" in caplog.text
     sio = socketio.test_client(app)
     assert sio.emit("shared", callback=True) == "from a"
     assert order == ["b", "a"]

@@ -7,7 +7,7 @@ import pytest
 
 from specter_spoc.contrib.redis import RedisBusBridge, RedisQueueBackend, redis_services, shared_event_patterns
 from specter_spoc.lifecycle.queue_backend import QUEUE_BACKEND_KEY
-from specter_spoc.runtime import BootError, create_app
+from specter_spoc import BootError, create_app
 
 from redis_helpers import wait_until
 

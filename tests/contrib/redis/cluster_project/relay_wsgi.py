@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def create_app():
-    from specter_spoc.runtime import create_app as build
+    from specter_spoc import create_app as build
 
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
