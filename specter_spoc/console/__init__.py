@@ -87,7 +87,7 @@ def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE, *, sample_in
     endpoint has no auth of its own: expose it to your scraper only (or put
     it behind your proxy's auth). ``sample_interval`` (multi-process mode
     only) is how often each process refreshes its gauges (default 5 s)."""
-    from .metrics import MetricsService, arm_boot_timing, metrics_response
+    from .metrics import MetricsService, arm_boot_timing, metrics_response, observe_shutdown
 
     app = runtime.app
     if app is None:
@@ -104,6 +104,9 @@ def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE, *, sample_in
     app.add_url_rule(rule, "spoc_metrics", spoc_metrics, methods=["GET"])
     app.extensions[_METRICS_KEY] = metrics
     runtime.register_service(metrics)
+    add_cleanup = getattr(runtime, "add_cleanup", None)
+    if callable(add_cleanup):
+        add_cleanup(lambda: observe_shutdown(runtime, metrics))
     return metrics
 
 

@@ -59,17 +59,21 @@ def process_identity(runtime: Any) -> Dict[str, Any]:
 
 
 def _child_services(service: Any) -> List[Any]:
-    """Services adopted by ``service`` (its ownership stack's children)."""
+    """Services adopted by ``service`` (or by the runtime). The one place
+    that reaches into the ownership core: a public ``children()`` wins."""
     children = getattr(service, "children", None)
     if callable(children):
-        return list(children())
+        return [c for c in children() if callable(getattr(c, "tree", None))]
+    life = getattr(service, "_life", None)
+    if life is not None and callable(getattr(life, "children", None)):
+        return [c for c in life.children() if callable(getattr(c, "health", None))]
     return [item for kind, item in list(getattr(service, "_stack", ())) if kind == "child"]
 
 
 def walk_services(runtime: Any) -> Iterator[Any]:
     """Every service the runtime owns, depth first (top-level, then adopted children)."""
     seen: set = set()
-    stack = list(reversed(runtime.services))
+    stack = list(reversed(list(runtime.services) + _child_services(runtime)))
     while stack:
         service = stack.pop()
         if id(service) in seen:
@@ -86,16 +90,20 @@ def find_service(runtime: Any, name: str) -> Any:
     return None
 
 
+_STATES = ("starting", "running", "stopping", "stopped", "failed")
+
+
 def service_state(service: Any, health: Optional[Dict[str, Any]] = None) -> str:
     """starting / running / stopping / stopped / failed."""
     health = health if health is not None else service.health()
     if health.get("status") == "failed":
         return "failed"
+    state = getattr(service, "lifecycle_state", None) or health.get("state")
+    if state in _STATES:
+        return str(state)
     if getattr(service, "_stopping", False):
         return "stopping"
-    if service.running:
-        return "starting" if getattr(service, "_starting", False) else "running"
-    return "stopped"
+    return "running" if service.running else "stopped"
 
 
 def _is_queue(service: Any) -> bool:

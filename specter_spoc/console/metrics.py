@@ -53,7 +53,7 @@ from ..lifecycle.service import Service
 from ..wiring import signals
 from .collect import CONSOLE_NAMESPACE, service_state, socket_clients, walk_services
 
-__all__ = ["MetricsService", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing",
+__all__ = ["MetricsService", "observe_shutdown", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing",
            "time_items"]
 
 METRICS_NAMESPACE = "spoc"
@@ -87,25 +87,36 @@ def _is_runtime(sender: Any) -> bool:
     return callable(getattr(sender, "tree", None)) and hasattr(sender, "draining") and hasattr(sender, "socketio")
 
 
+def _on_booting(sender: Any, **_: Any) -> None:
+    _started_at[sender] = time.monotonic()
+
+
 def _on_started(sender: Any, **_: Any) -> None:
-    if _is_runtime(sender):
-        _started_at[sender] = time.monotonic()
+    """Without a ``runtime_booting`` signal, a boot is timed from the end of
+    its first service start (a slight underestimate)."""
+    root = _root(sender)
+    if root is not sender and _is_runtime(root) and not getattr(root, "booted", True) and root not in _started_at:
+        _started_at[root] = time.monotonic()
 
 
 def _on_booted(sender: Any, **_: Any) -> None:
     start = _started_at.pop(sender, None)
     if start is not None:
         _boot_seconds[sender] = time.monotonic() - start
+    metrics = _installed.get(sender)
+    if metrics is not None and sender in _boot_seconds:
+        metrics.boot_seconds.set(_boot_seconds[sender])
 
 
 def _on_shutting_down(sender: Any, **_: Any) -> None:
     _shutdown_started[sender] = time.monotonic()
 
 
-def _on_stopped(sender: Any, **_: Any) -> None:
-    start = _shutdown_started.pop(sender, None) if _is_runtime(sender) else None
-    metrics = _installed.get(sender) if start is not None else None
-    if metrics is not None:
+def observe_shutdown(runtime: Any, metrics: "MetricsService") -> None:
+    """Record how long the runtime's shutdown took (a runtime cleanup: it
+    runs at the very end of shutdown)."""
+    start = _shutdown_started.pop(runtime, None)
+    if start is not None:
         metrics.shutdown_seconds.observe(time.monotonic() - start)
 
 
@@ -161,11 +172,14 @@ def arm_boot_timing() -> None:
     if _armed:
         return
     _armed = True
-    signals.service_started.connect(_on_started, weak=False)
+    booting = getattr(signals, "runtime_booting", None)
+    if booting is not None:
+        booting.connect(_on_booting, weak=False)
+    else:
+        signals.service_started.connect(_on_started, weak=False)
     signals.service_started.connect(_on_service_started_time_items, weak=False)
     signals.runtime_booted.connect(_on_booted, weak=False)
     signals.runtime_shutting_down.connect(_on_shutting_down, weak=False)
-    signals.service_stopped.connect(_on_stopped, weak=False)
 
 
 class MetricsService(Service):

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Tuple
 
 from flask import Flask
 from flask_socketio import SocketIO
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from specter_spoc import QueueService, Service, boot
@@ -45,7 +46,7 @@ def test_queue_items_are_timed_although_the_workers_ran_before_metrics_were_inst
     try:
         assert jobs.enqueue("first")
         wait_until(lambda: jobs.stats()["processed"] == 1, timeout=5, what="the first item")  # workers ran
-        install_metrics(runtime)
+        metrics = install_metrics(runtime)
         for item in ("a", "b", "fail"):
             jobs.enqueue(item)
         crashy.spawn(lambda: 1 / 0, label="divide")
@@ -61,5 +62,24 @@ def test_queue_items_are_timed_although_the_workers_ran_before_metrics_were_inst
         assert _value(samples, "spoc_bus_emits_total", event="orders:placed") == 1
         assert _value(samples, "spoc_services", state="running") == 3  # jobs, crashy, spoc-metrics
         assert 0 < _value(samples, "spoc_boot_seconds") < 10
+        assert _value(samples, "spoc_shutdown_seconds_count") == 0
+    finally:
+        runtime.shutdown()
+    after = [(s.name, s.labels, s.value) for family in text_string_to_metric_families(
+        generate_latest(metrics.registry).decode()) for s in family.samples]
+    assert _value(after, "spoc_shutdown_seconds_count") == 1
+
+
+def test_requests_refused_while_draining_are_counted() -> None:
+    app = Flask("draining_app")
+    runtime = boot(app, SocketIO(app, async_mode="gevent"), install_signals=False)
+    try:
+        metrics = install_metrics(runtime)
+        runtime.draining = True  # what shutdown() sets first
+        assert app.test_client().get("/anything").status_code == 503
+        assert app.test_client().get("/_spoc/metrics").status_code == 503
+        runtime.draining = False
+        assert _value(_scrape(app), "spoc_http_refused_draining_total") == 2
+        assert metrics.running
     finally:
         runtime.shutdown()

@@ -109,6 +109,6 @@ def create_app() -> Flask:
 
 
 if __name__ == "__main__":
-    from specter_spoc.runtime import serve
+    from specter_spoc.app import serve
 
     serve(create_app(), "127.0.0.1", int(sys.argv[1]))

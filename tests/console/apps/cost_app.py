@@ -13,7 +13,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from specter_spoc import QueueService, boot
-from specter_spoc.runtime import serve
+from specter_spoc.app import serve
 
 
 class Jobs(QueueService):
