@@ -464,7 +464,7 @@ for _command in _COMMANDS:
     cli.add_command(_command)
     flask_group.add_command(_command)
 
-from .cli_live import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a running app
+from .console.commands import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a running app
 
 for _command in LIVE_COMMANDS:
     cli.add_command(_command)

@@ -22,6 +22,8 @@ import logging
 import time
 from typing import Any, Dict, List
 
+from .collect import mask_message
+
 __all__ = ["ProcessDirectory", "KEY_PREFIX"]
 
 logger = logging.getLogger("specter_spoc.console")
@@ -33,28 +35,42 @@ FORGET_AFTER = 600.0
 
 
 class ProcessDirectory:
-    """This process's view of its siblings (see the module docstring).
-    ``connection`` is a :class:`~specter_spoc.contrib.redis.connection.RedisConnection`."""
+    """This process's view of its siblings (see the module docstring), over
+    its own redis-py client. Redis being unreachable is logged once (and its
+    return once); meanwhile only this process is shown. Needs gevent-patched
+    sockets, as every gevent server has."""
 
-    def __init__(self, connection: Any, app_name: str, process_id: str, *, interval: float = 1.0) -> None:
-        self.connection = connection
+    def __init__(self, url: str, app_name: str, process_id: str, *, interval: float = 1.0) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                           health_check_interval=10)
+        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+        self.url = mask_message(url)
         self.prefix = f"{KEY_PREFIX}{app_name}:"
         self.process_id = process_id
         self.interval = float(interval)
+        self._down = False
+
+    def close(self) -> None:
+        self.client.close()
 
     @property
     def ttl_ms(self) -> int:
         return max(1000, int(self.interval * 3000))
 
     def _run(self, fn: Any, default: Any) -> Any:
-        from ..contrib.redis.connection import CONNECTION_ERRORS
-
         try:
-            value = fn(self.connection.client)
-        except CONNECTION_ERRORS as exc:
-            self.connection.failed(exc)
+            value = fn(self.client)
+        except self._errors as exc:
+            if not self._down:
+                self._down = True
+                logger.warning("console: Redis at %s is unreachable (%s); showing this process only until it "
+                               "is back", self.url, mask_message(f"{type(exc).__name__}: {exc}"))
             return default
-        self.connection.ok()
+        if self._down:
+            self._down = False
+            logger.info("console: Redis at %s is reachable again", self.url)
         return value
 
     def mark_watching(self) -> None:

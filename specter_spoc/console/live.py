@@ -74,14 +74,11 @@ class ConsoleService(Service):
         self.add_cleanup(lambda: signals.service_started.disconnect(self._on_service_started))
         self.add_cleanup(self._stop_watching)
         if self.redis_url:
-            from ..contrib.redis.connection import RedisConnection, require_gevent_patch
             from .cluster import ProcessDirectory
 
-            require_gevent_patch("the runtime console (CONSOLE with REDIS_URL)")
-            connection = RedisConnection(self.redis_url, name="spoc-console", retries=0)
-            self.add_cleanup(connection.close)
-            self.directory = ProcessDirectory(connection, self.runtime.app.name, self.identity["id"],
+            self.directory = ProcessDirectory(self.redis_url, self.runtime.app.name, self.identity["id"],
                                               interval=self.period)
+            self.add_cleanup(self.directory.close)
             self.add_cleanup(lambda: self.directory.withdraw(self.identity))
             self.spawn(self._presence_loop, label="presence")
 

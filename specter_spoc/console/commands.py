@@ -1,4 +1,5 @@
-"""CLI commands that look at a *running* process through its console API.
+"""CLI commands that look at a *running* process through its console API
+(registered on ``specter-spoc`` and ``flask spoc`` by :mod:`specter_spoc.cli`).
 
     specter-spoc top   --url http://127.0.0.1:5000            # refreshing terminal view
     specter-spoc tree  --url http://127.0.0.1:5000            # the live ownership tree
@@ -196,7 +197,7 @@ def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> 
                                "specter_spoc:queue:<app name>).")
     import redis
 
-    from .console.deadletters import RedisDeadLetters
+    from .deadletters import RedisDeadLetters
 
     client = redis.Redis.from_url(redis_url, socket_timeout=5)
     try:
