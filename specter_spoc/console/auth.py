@@ -25,6 +25,8 @@ import hmac
 from typing import Any, Callable, Optional, Protocol
 from urllib.parse import urlsplit
 
+from ..runtime import BootError
+
 __all__ = ["ConsoleAuth", "AuthCallable", "ConsoleConfigError", "is_production", "check_production_guard"]
 
 #: header a CLI or script may use instead of ``Authorization: Bearer``
@@ -35,8 +37,9 @@ class AuthCallable(Protocol):
     def __call__(self, request: Any) -> bool: ...
 
 
-class ConsoleConfigError(ValueError):
-    """The console (or metrics) settings are inconsistent; the message says which key to set."""
+class ConsoleConfigError(BootError, ValueError):
+    """The console (or metrics) settings are inconsistent; the message says
+    which key to set. A BootError, so ``create_app()`` refuses to boot with it."""
 
 
 def is_production(mode: Optional[str]) -> bool:
