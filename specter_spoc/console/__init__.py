@@ -44,6 +44,17 @@ def _check_rule(rule: object, key: str) -> str:
     return rule.rstrip("/")
 
 
+def _own(runtime: Any, service: Any) -> None:
+    """The runtime owns and starts ``service``: adopted (kept out of the
+    app's own ``runtime.services`` and health, stopped at the very end of
+    shutdown), or registered on a runtime without ``adopt()``."""
+    adopt = getattr(runtime, "adopt", None)
+    if callable(adopt):
+        adopt(service)
+    else:
+        runtime.register_service(service)
+
+
 def _mode(runtime: Any) -> Optional[str]:
     return runtime.mode or runtime.app.config.get("SPOC_MODE")
 
@@ -53,7 +64,8 @@ def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[s
                     interval: float = 1.0, redis_url: Optional[str] = None) -> ConsoleService:
     """Serve the live console of ``runtime`` at ``rule``; returns its service.
 
-    Call it right after ``boot()`` (before the first request). ``actions``
+    Call it right after ``boot()`` (before the first request); the runtime
+    owns the console's service, so ``shutdown()`` stops it. ``actions``
     defaults to on outside production. ``redis_url`` (default the app's
     ``REDIS_URL``) shows every process of the app side by side. Production
     mode without ``token`` or ``auth`` raises :class:`ConsoleConfigError`.
@@ -77,7 +89,7 @@ def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[s
     app.register_blueprint(console_blueprint(console, rule))
     register_namespace(console)
     app.extensions[_CONSOLE_KEY] = console
-    runtime.register_service(console)
+    _own(runtime, console)
     return console
 
 
@@ -103,7 +115,7 @@ def install_metrics(runtime: Any, rule: str = DEFAULT_METRICS_RULE, *, sample_in
 
     app.add_url_rule(rule, "spoc_metrics", spoc_metrics, methods=["GET"])
     app.extensions[_METRICS_KEY] = metrics
-    runtime.register_service(metrics)
+    _own(runtime, metrics)
     add_cleanup = getattr(runtime, "add_cleanup", None)
     if callable(add_cleanup):
         add_cleanup(lambda: observe_shutdown(runtime, metrics))
