@@ -435,8 +435,12 @@ def _serve(session: Session, listener: Any, log_level: Optional[str], *, reloadi
                     os.kill(os.getpid(), __import__("signal").SIGTERM)  # serve() shuts down cleanly
                 devserver.watch_and_restart([Path(project.base_dir)], request_restart)
             if not reloading:
-                click.echo(f" * specter-spoc serving {app.name!r} on {devserver.url_of(listener)} "
+                url = devserver.url_of(listener)
+                click.echo(f" * specter-spoc serving {app.name!r} on {url} "
                            f"(mode {project.mode}; CTRL+C to stop)", err=True)
+                console = app.extensions.get("specter_spoc.console")
+                if console is not None:
+                    click.echo(f" * runtime console: {url.rstrip('/')}{console.rule}", err=True)
             serve(app, listener=listener, log=devserver.access_logger(project.mode))
     if restart:
         raise click.exceptions.Exit(devserver.RELOAD_EXIT)
@@ -552,6 +556,12 @@ def add_commands(*commands: click.Command) -> None:
 
 
 add_commands(*COMMANDS)
+
+from .console.commands import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a running app
+
+for _command in LIVE_COMMANDS:
+    cli.add_command(_command)
+    flask_group.add_command(_command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
