@@ -44,7 +44,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .diagnostics import Diagnostic, diagnostic
-from .importer import ImportFailure, Importer
+from .importer import LOAD_FAILURES, Importer
 
 logger = logging.getLogger("specter_spoc.project")
 
@@ -77,7 +77,7 @@ def load_plugins(uris: Mapping[str, Sequence[str]], importer: Importer, *,
             source = (sources or {}).get((group, uri), "configuration")
             try:
                 loaded[uri] = importer.load_from_uri(uri)
-            except ImportFailure as exc:
+            except LOAD_FAILURES as exc:
                 problems.append(diagnostic(
                     "SPC007", f"plugin {uri!r} in group {group!r} cannot be loaded: {exc.reason}"
                     + (f" (at {exc.location})" if exc.location else "") + ".",
