@@ -34,8 +34,8 @@ from . import checks
 from .apps import ENTRY_POINT_GROUP, AppInfo, entry_point_apps, read_app_config
 from .components import marks_of
 from .config import (
-    MODE_APPS, MODES, Settings, base_dir_of_settings, find_dotenv_files, find_settings,
-    find_spoc_toml, parse_bool_env, read_dotenv, read_spoc_toml, resolve_mode,
+    MODE_APPS, MODES, Settings, base_dir_of_settings, dotenv_sources, find_dotenv_files, find_env_dir,
+    find_settings, find_spoc_toml, parse_bool_env, read_dotenv, read_env_dir, read_spoc_toml, resolve_mode,
 )
 from .diagnostics import FATAL_CODES, Diagnostic, DiagnosticError, diagnostic
 from .graph import stable_order
@@ -145,17 +145,32 @@ class _Loader:
         toml, problems = read_spoc_toml(find_spoc_toml(base_dir), base_dir)
         project.toml = toml
         self.diags.extend(problems)
-        project.dotenv = read_dotenv(find_dotenv_files(base_dir))
+        dotenv_files = find_dotenv_files(base_dir)
+        project.dotenv = read_dotenv(dotenv_files)
         for key, value in dict(self.env_arg or {}).items():
             project._set_env(key, value)
+        preset = set(os.environ)
         for key, value in project.dotenv.items():
             if key not in os.environ:
                 project._set_env(key, value)
-        environ: Dict[str, str] = dict(os.environ)
-        project._environ = environ
-        project.mode, problems = resolve_mode(self.mode_arg, environ, toml)
+        mode_source: Optional[str] = None
+        if "SPOC_MODE" not in preset and "SPOC_MODE" in project.dotenv:
+            source_file = dotenv_sources(dotenv_files).get("SPOC_MODE")
+            mode_source = _shown(source_file, base_dir) if source_file else ".env"
+        project.mode, problems = resolve_mode(self.mode_arg, dict(os.environ), toml, mode_source)
         self.diags.extend(problems)
         self._fail_if_fatal()
+        # SPOC 0.3.9's .env folder: <mode>.toml's [env] table, used like .env values
+        env_values, env_file, problems = read_env_dir(find_env_dir(base_dir), project.mode, base_dir)
+        self.diags.extend(problems)
+        self._fail_if_fatal()
+        project.env_file = env_file
+        for key, value in env_values.items():
+            if key not in os.environ:
+                project._set_env(key, value)
+        project.environment = {**env_values, **project.dotenv}
+        environ: Dict[str, str] = dict(os.environ)
+        project._environ = environ
 
         # sys.path: <base>/apps (SPOC), then <base> (shared packages, config)
         apps_dir = base_dir / "apps"
@@ -566,6 +581,10 @@ class _Loader:
         if app_modules and paths:
             self.diags.extend(checks.find_framework_imports(paths, app_modules, project.base_dir))
         self.diags.extend(checks.check_secret_key(project.mode, project.settings, environ))
+
+
+def _shown(path: Path, base_dir: Path) -> str:
+    return str(path.relative_to(base_dir)) if path.is_relative_to(base_dir) else str(path)
 
 
 def _foreign_module(top: str, apps_dir: Path) -> Optional[str]:

@@ -88,6 +88,11 @@ class Project:
         self.settings_file: Optional[Path] = None
         self.toml = SpocToml()
         self.dotenv: Dict[str, str] = {}
+        #: the project's environment-file values: the .env folder's <mode>.toml
+        #: [env] table (SPOC 0.3.9), overlaid by dotenv .env values
+        self.environment: Dict[str, str] = {}
+        #: the <mode>.toml (or default.toml) file those [env] values came from
+        self.env_file: Optional[Path] = None
         self.installed_apps: List[str] = []
         self.apps: List[AppInfo] = []
         self.components = Components(*layout.modules)

@@ -19,9 +19,11 @@ The project layer does not import the runtime: it only calls the
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
-from typing import Any, Dict, List, Optional
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional
 
 from ..lifecycle.service import Service
 from .plugins import apply_middleware
@@ -72,6 +74,33 @@ class ProjectLifecycle(Service):
         if report["status"] == "ok" and project.skipped_apps:
             report["status"] = "degraded"
         return report
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectView:
+    """What a runtime (or SPOC's ``Framework``) exposes of its project.
+
+    ``components.<kind>`` is ``{"app.Name": object}`` for a kind, singular or
+    plural, any case (``components.models`` / ``components.model``);
+    ``plugins[group][uri]`` is the loaded plugin object (read-only mappings).
+    The runtime exposes it as ``runtime.components`` / ``runtime.plugins``.
+    """
+
+    components: Any
+    plugins: Mapping[str, Mapping[str, Any]]
+
+
+_EMPTY_VIEW = ProjectView(components=None, plugins=MappingProxyType({}))
+
+
+def project_view(project: Optional[Project]) -> ProjectView:
+    """The :class:`ProjectView` of ``project`` (empty when ``None``)."""
+    if project is None:
+        from .components import Components
+
+        return ProjectView(components=Components(), plugins=MappingProxyType({}))
+    plugins = MappingProxyType({group: MappingProxyType(dict(items)) for group, items in project.plugins.items()})
+    return ProjectView(components=project.components, plugins=plugins)
 
 
 def _is_controller(cls: type) -> bool:
