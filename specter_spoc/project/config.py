@@ -76,13 +76,12 @@ def find_settings(base_dir: Path) -> Optional[Tuple[Path, str]]:
             continue
         prefix = "" if folder == "." else folder + "."
         for name in SETTINGS_NAMES:
-            if folder == "." and name in CONFIG_DIRS and (directory / name).is_dir() \
-                    and not (directory / name / "__init__.py").is_file():
-                continue  # a config/ folder of other files (spoc.toml, .env) was searched already
             module_file = directory / f"{name}.py"
             package_file = directory / name / "__init__.py"
             if module_file.is_file():
                 return module_file, prefix + name
+            if folder == "." and name in CONFIG_DIRS:
+                continue  # config/ was searched as the settings folder: its __init__.py is not the settings
             if package_file.is_file():
                 return package_file, prefix + name
     return None

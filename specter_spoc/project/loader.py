@@ -41,7 +41,7 @@ from .diagnostics import FATAL_CODES, Diagnostic, DiagnosticError, diagnostic
 from .graph import stable_order
 from .importer import ImportFailure, Importer, import_module_checked
 from .layout import Layout, default_layout
-from .plugins import load_plugins, merge_plugin_uris
+from .plugins import APPLICABLE_GROUPS, load_plugins, merge_plugin_uris
 from .project import Project
 
 logger = logging.getLogger("specter_spoc.project")
@@ -303,6 +303,12 @@ class _Loader:
                         or not all(isinstance(u, str) and u.strip() for u in uris):
                     bad(f"PLUGINS[{group!r}]", f"PLUGINS[{group!r}] must be a list of URI strings, got {uris!r}.",
                         f'write PLUGINS[{group!r}] = ["pkg.mod.obj", ...].')
+        apply = settings.get("SPOC_APPLY_PLUGINS")
+        if apply is not None and not isinstance(apply, bool) and (
+                isinstance(apply, str) or not isinstance(apply, (list, tuple))
+                or not all(g in APPLICABLE_GROUPS for g in apply)):
+            bad("SPOC_APPLY_PLUGINS", f"SPOC_APPLY_PLUGINS must be True, False or a list of "
+                f"{list(APPLICABLE_GROUPS)}, got {apply!r}.", 'write SPOC_APPLY_PLUGINS = ["middleware", "hooks"].')
         for flag in ("SPOC_STRICT", "SPOC_ENTRY_POINT_APPS"):
             value = settings.get(flag)
             if value is not None and not isinstance(value, bool):
@@ -567,7 +573,10 @@ class _Loader:
         for group, uris in toml_groups.items():
             for uri in uris:
                 sources[(group, uri)] = f"{toml_where} [spoc.plugins] {group}"
-        project.plugins, problems = load_plugins(merged, project.importer, sources=sources)
+        apply = project.settings.get("SPOC_APPLY_PLUGINS", False)
+        project.applied_plugin_groups = tuple(APPLICABLE_GROUPS if apply is True else (apply or ()))
+        project.plugins, problems = load_plugins(merged, project.importer, sources=sources,
+                                                 applied=project.applied_plugin_groups)
         self.diags.extend(problems)
 
     # ----------------------------------------------------------- checks

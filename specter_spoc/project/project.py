@@ -97,6 +97,9 @@ class Project:
         self.apps: List[AppInfo] = []
         self.components = Components(*layout.modules)
         self.plugins: Dict[str, "OrderedDict[str, Any]"] = {}
+        #: plugin groups the runtime applies (settings SPOC_APPLY_PLUGINS); none by
+        #: default: plugins are loaded, not applied, as in SPOC
+        self.applied_plugin_groups: Tuple[str, ...] = ()
         self.diagnostics: List[Diagnostic] = []
         self.skipped_apps: Dict[str, str] = {}
         self._environ: Dict[str, str] = {}
@@ -174,6 +177,7 @@ class Project:
             "skipped_apps": dict(self.skipped_apps),
             "components": {t: len(self.components.of_type(t)) for t in self.components.types},
             "plugins": {group: list(items) for group, items in self.plugins.items()},
+            "applied_plugin_groups": list(self.applied_plugin_groups),
             "diagnostics": [d.as_dict() for d in self.diagnostics],
             "layout": list(self.layout.order),
         }
@@ -233,7 +237,8 @@ class Project:
 
     # ------------------------------------------------------- plugin hooks
     def run_plugin_hooks_startup(self, runtime: Any) -> None:
-        """Start the ``hooks`` plugin group with ``runtime`` (see :mod:`.plugins`)."""
+        """Start the ``hooks`` plugin group with ``runtime`` (see :mod:`.plugins`).
+        The runtime calls it only when the group is applied (SPOC_APPLY_PLUGINS)."""
         self._check_open("run_plugin_hooks_startup")
         if self._plugin_hooks is None:
             self._plugin_hooks = PluginHooks(self.plugins.get("hooks", {}))

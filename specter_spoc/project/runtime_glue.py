@@ -5,11 +5,11 @@
 1. loads the project when given a path or settings module (the runtime then
    owns it and closes it after shutdown);
 2. registers a :class:`ProjectLifecycle` service that starts first and stops
-   last: it runs the layout's startup hooks and the ``hooks`` plugins at
-   boot, and their shutdown counterparts (in reverse) after every other
-   service has stopped; its health shows the mode, the apps and the skipped
-   apps with the reason;
-3. applies the ``middleware`` plugins to the Flask app;
+   last: it runs the layout's startup hooks and (when the settings apply that
+   group, ``SPOC_APPLY_PLUGINS``) the ``hooks`` plugins at boot, and their
+   shutdown counterparts (in reverse) after every other service has stopped;
+   its health shows the mode, the apps and the skipped apps with the reason;
+3. applies the ``middleware`` plugins to the Flask app, when applied;
 4. instantiates the project's lifecycle components in app order and
    registers them: Controllers (with the app's ``url_prefix`` in front of
    their own), other Services/QueueServices, and Handlers.
@@ -49,6 +49,8 @@ class ProjectLifecycle(Service):
 
     def on_start(self) -> None:
         self.project.startup()
+        if "hooks" not in self.project.applied_plugin_groups:
+            return
         try:
             self.project.run_plugin_hooks_startup(self.runtime)
         except BaseException:
@@ -160,7 +162,7 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) ->
         runtime.project = project
         runtime.register_service(ProjectLifecycle(project, runtime))
         app = getattr(runtime, "app", None)
-        if app is not None:
+        if app is not None and "middleware" in project.applied_plugin_groups:
             apply_middleware(app, project.plugins)
         registered: List[str] = []
         for name, cls in project.lifecycle_components():

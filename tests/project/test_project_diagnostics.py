@@ -13,7 +13,7 @@ from specter_spoc.project.checks import (
 from specter_spoc.project.config import Settings
 from specter_spoc.project.diagnostics import diagnostic
 
-from spoc_fixtures import blog_platform, minimal
+from spoc_fixtures import blog_platform, merge, minimal
 
 
 def codes(project):
@@ -280,8 +280,13 @@ def test_spc018_plugin_breaking_group_contract(projects):
     tree = blog_platform({"framework": {"plugins.py": "NUMBER = 3\ndef two(a, b):\n    pass\n"},
                           "config": {"spoc.toml": '[spoc.plugins]\nhooks = ["framework.plugins.NUMBER"]\n'
                                                   'middleware = ["framework.plugins.two"]\n'}})
-    project = projects.load(tree)
+    unapplied = projects.load(tree)
+    assert codes(unapplied) == [] and unapplied.plugins["hooks"]["framework.plugins.NUMBER"] == 3
+    unapplied.close()                                     # loaded, not applied: any object will do
+    settings = blog_platform()["config"]["settings.py"] + "\nSPOC_APPLY_PLUGINS = True\n"
+    project = projects.load(merge(tree, {"config": {"settings.py": settings}}))
     assert sorted(codes(project)) == ["SPC018", "SPC018"]
+    assert project.plugins["hooks"] == {} and project.plugins["middleware"] == {}   # never applied
 
 
 def test_strict_error_lists_all_problems_at_once(projects):

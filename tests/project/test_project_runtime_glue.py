@@ -87,7 +87,8 @@ def _tree(hooks='["framework.recorder.plugin_hook", "framework.recorder.PluginLi
         "apps": {"users": {"workers.py": WORKER.format(name="EmailNotificationWorker")},
                  "blog": {"workers.py": WORKER.format(name="ContentIndexerWorker"),
                           "controllers.py": CONTROLLER}},
-        "config": {"spoc.toml": f"[spoc.plugins]\nhooks = {hooks}\n"},
+        "config": {"spoc.toml": f"[spoc.plugins]\nhooks = {hooks}\n",
+                   "settings.py": blog_platform()["config"]["settings.py"] + "\nSPOC_APPLY_PLUGINS = True\n"},
     })
 
 

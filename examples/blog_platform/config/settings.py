@@ -56,6 +56,8 @@ PLUGINS: dict = {
         "framework.errors.install_json_errors",  # JSON errors for unknown /api URLs and methods
     ],
 }
+# Plugins are loaded, not applied (as in SPOC); let the runtime apply these two groups
+SPOC_APPLY_PLUGINS = True
 
 # Off by default so a served page never shows tracebacks; DEBUG=true to turn on
 DEBUG = _flag("DEBUG", False)
