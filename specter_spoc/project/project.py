@@ -7,7 +7,8 @@ project rather than to the web runtime:
 
 - :meth:`Project.startup` / :meth:`Project.shutdown`: the layout's per-kind
   hooks, ``startup(module)`` in import order and ``shutdown(module)`` in
-  reverse;
+  reverse, each followed by the module's own ``initialize()`` /
+  ``teardown()`` when it defines one (SPOC's importer convention);
 - :meth:`Project.run_plugin_hooks_startup` /
   :meth:`Project.run_plugin_hooks_shutdown`: the ``hooks`` plugin group,
   called by the runtime with itself as argument;
@@ -58,6 +59,16 @@ def is_lifecycle_class(obj: Any) -> bool:
         return True
     return (callable(getattr(obj, "setup", None)) and callable(getattr(obj, "teardown", None))
             and hasattr(obj, "events"))
+
+
+def module_function(module: ModuleType, name: str) -> Optional[Any]:
+    """``module.<name>`` when it is a function defined in that module (SPOC's
+    module-level ``initialize()`` / ``teardown()``), else ``None``. A function
+    imported from elsewhere is not the module's own lifecycle function."""
+    fn = vars(module).get(name)
+    if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
+        return fn
+    return None
 
 
 class Project:
@@ -190,7 +201,8 @@ class Project:
 
     # ------------------------------------------------------- layout hooks
     def startup(self) -> None:
-        """Run each module kind's ``startup(module)`` hook, in import order.
+        """Run each module kind's ``startup(module)`` hook, then the module's
+        own ``initialize()`` if it defines one, in import order.
 
         If one raises, the modules already started get their ``shutdown``
         hooks (in reverse) and :class:`DiagnosticError` (SPC017) is raised.
@@ -202,21 +214,29 @@ class Project:
         self._started = True
         for kind, module in self._imported:
             hook = self.layout.hook(kind)
+            steps = []
             if hook is not None and hook.startup is not None:
+                steps.append((f"startup hook for {kind!r}", hook.startup, (module,)))
+            initialize = module_function(module, "initialize")
+            if initialize is not None:
+                steps.append((f"{module.__name__}.initialize()", initialize, ()))
+            for what, fn, args in steps:
                 try:
-                    hook.startup(module)
+                    fn(*args)
                 except Exception as exc:
-                    logger.exception("startup hook for %s failed", module.__name__)
+                    logger.exception("%s failed", what)
+                    if fn is initialize:  # its hook ran: shut it down with the others
+                        self._hooked.append((kind, module))
                     self.shutdown()
                     raise DiagnosticError([diagnostic(
-                        "SPC017", f"startup hook for {kind!r} failed on module {module.__name__}: "
-                        f"{type(exc).__name__}: {exc}.",
-                        "fix the hook (the modules started before it were shut down again).",
+                        "SPC017", f"{what} failed on module {module.__name__}: {type(exc).__name__}: {exc}.",
+                        "fix it (the modules started before it were shut down again).",
                         app=module.__name__.split(".", 1)[0], key=kind)], "project startup failed") from exc
             self._hooked.append((kind, module))
 
     def shutdown(self) -> List[Tuple[str, BaseException]]:
-        """Run ``shutdown(module)`` hooks in reverse import order.
+        """Run ``shutdown(module)`` hooks, then the module's own ``teardown()``,
+        in reverse import order.
 
         A failing hook is logged and the others still run; the failures are
         returned as ``(module name, exception)``. Idempotent.
@@ -225,13 +245,14 @@ class Project:
         while self._hooked:
             kind, module = self._hooked.pop()
             hook = self.layout.hook(kind)
-            if hook is None or hook.shutdown is None:
-                continue
-            try:
-                hook.shutdown(module)
-            except Exception as exc:
-                logger.exception("shutdown hook for %s failed", module.__name__)
-                errors.append((module.__name__, exc))
+            steps = [hook.shutdown] if hook is not None and hook.shutdown is not None else []
+            teardown = module_function(module, "teardown")
+            for fn in steps + ([teardown] if teardown is not None else []):
+                try:
+                    fn(module) if fn is not teardown else fn()
+                except Exception as exc:
+                    logger.exception("shutting down module %s failed", module.__name__)
+                    errors.append((module.__name__, exc))
         self._started = False
         return errors
 

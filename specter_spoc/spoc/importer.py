@@ -6,7 +6,7 @@ by declared dependencies, started and stopped as a group.
 - :meth:`startup` calls, in dependency order, the hooks registered for each
   module (:meth:`register_hook`, exact name or ``*`` pattern) with the
   **module**, then the module's own ``initialize()``; :meth:`shutdown` runs
-  ``teardown()`` and the shutdown hooks in the exact reverse order;
+  the shutdown hooks then ``teardown()``, modules in reverse order (SPOC's order);
 - :meth:`load_from_uri` resolves ``"pkg.mod.attr"`` through the project
   layer's :class:`~specter_spoc.project.Importer` (its messages name the
   failing import); failures are ``ValueError`` (malformed URI),
@@ -270,7 +270,7 @@ class Importer:
             self._started.append(name)
 
     def shutdown(self) -> None:
-        """``teardown()`` then the shutdown hooks, in reverse start order. A
+        """The shutdown hooks then ``teardown()``, in reverse start order. A
         failure is logged and the rest still run; the first one is raised
         afterwards as :class:`LifecycleError`."""
         failures: List[Tuple[str, BaseException]] = []
@@ -279,15 +279,15 @@ class Importer:
             info = self._module_cache.get(name)
             if info is None:
                 continue
-            try:
-                info.teardown()
-            except Exception as exc:
-                failures.append((name, exc))
             for hook in self._hooks_for(name, "shutdown"):
                 try:
                     hook(info.module)
                 except Exception as exc:
                     failures.append((name, exc))
+            try:
+                info.teardown()
+            except Exception as exc:
+                failures.append((name, exc))
         for name, exc in failures:
             logger.error("stopping module %r failed: %s: %s", name, type(exc).__name__, exc)
         if failures:
