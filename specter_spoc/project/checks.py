@@ -143,17 +143,13 @@ def find_duplicate_events(events: Iterable[Tuple[str, str, Optional[str]]]) -> L
     return problems
 
 
-def check_secret_key(mode: str, settings: Any, environ: Mapping[str, str]) -> List[Diagnostic]:
-    """SPC011 when ``mode`` is production and no non-empty SECRET_KEY is set."""
-    if mode != "production":
-        return []
-    value = settings.get("SECRET_KEY") if settings is not None else None
-    if not value:
-        value = environ.get("SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
-    if value:
+def check_secret_key(mode: str, config: Mapping[str, Any]) -> List[Diagnostic]:
+    """SPC011 when ``mode`` is production and the app's merged config
+    (:func:`~.flask_config.flask_config`: environment, .env, settings) has no
+    non-empty SECRET_KEY, the same value the app factory reads."""
+    if mode != "production" or config.get("SECRET_KEY"):
         return []
     return [diagnostic(
         "SPC011", "production mode without a SECRET_KEY: sessions and signed cookies would be forgeable.",
-        "set SECRET_KEY in the environment (or .env) and read it in settings: "
-        "SECRET_KEY = os.environ['SECRET_KEY'].", key="SECRET_KEY")]
-
+        "set SECRET_KEY (or SPOC_SECRET_KEY) in the environment or config/.env, or SECRET_KEY in settings.py.",
+        key="SECRET_KEY")]

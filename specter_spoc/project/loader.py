@@ -38,6 +38,7 @@ from .config import (
     find_settings, find_spoc_toml, parse_bool_env, read_dotenv, read_env_dir, read_spoc_toml, resolve_mode,
 )
 from .diagnostics import FATAL_CODES, Diagnostic, DiagnosticError, diagnostic
+from .flask_config import flask_config
 from .graph import stable_order
 from .importer import ImportFailure, Importer, import_module_checked
 from .layout import Layout, default_layout
@@ -153,6 +154,7 @@ class _Loader:
         for key, value in project.dotenv.items():
             if key not in os.environ:
                 project._set_env(key, value)
+                project.env_file_keys.add(key)
         mode_source: Optional[str] = None
         if "SPOC_MODE" not in preset and "SPOC_MODE" in project.dotenv:
             source_file = dotenv_sources(dotenv_files).get("SPOC_MODE")
@@ -168,6 +170,7 @@ class _Loader:
         for key, value in env_values.items():
             if key not in os.environ:
                 project._set_env(key, value)
+                project.env_file_keys.add(key)
         project.environment = {**env_values, **project.dotenv}
         environ: Dict[str, str] = dict(os.environ)
         project._environ = environ
@@ -558,6 +561,7 @@ class _Loader:
             project.skipped_apps[info.module] = problems[0].message
             return False
         project._component_order.extend(added)
+        self.diags.extend(_unregistered_services(info, modules, {id(r.obj) for r in added}))
         return True
 
     # ---------------------------------------------------------- plugins
@@ -589,7 +593,35 @@ class _Loader:
             paths = checks.framework_packages(project.base_dir, project._app_imports, apps_dir)
         if app_modules and paths:
             self.diags.extend(checks.find_framework_imports(paths, app_modules, project.base_dir))
-        self.diags.extend(checks.check_secret_key(project.mode, project.settings, environ))
+        self.diags.extend(checks.check_secret_key(project.mode, flask_config(project)))
+
+
+def _unregistered_services(info: AppInfo, modules: List[ModuleType], registered: set) -> List[Diagnostic]:
+    """SPC020 for each Service subclass an app module defines without
+    registering it: the runtime only boots components, so such a class is
+    silently never started. Base classes that a registered component extends
+    are not reported (they exist to be subclassed)."""
+    from ..lifecycle.service import Service
+
+    defined = []
+    for module in modules:
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, Service) and obj.__module__ == module.__name__
+                    and not name.startswith("_") and id(obj) not in registered and not marks_of(obj)):
+                defined.append((module, obj))
+    registered_classes = [o for m in modules for o in vars(m).values() if id(o) in registered and isinstance(o, type)]
+    out = []
+    for module, cls in defined:
+        if any(cls in other.__mro__[1:] for other in registered_classes):
+            continue
+        kind = "controller" if callable(getattr(cls, "build_blueprint", None)) else "service"
+        out.append(diagnostic(
+            "SPC020", f"{module.__name__}.{cls.__name__} is a {cls.__mro__[1].__name__} subclass but is not "
+            "registered as a component, so the runtime never boots it.",
+            f"decorate it with @{kind} (from specter_spoc.project import {kind}) or register it with your "
+            f"Components registry; name it with a leading underscore if it is a base class.",
+            app=info.name, file=getattr(module, "__file__", None), key=cls.__name__))
+    return out
 
 
 def _shown(path: Path, base_dir: Path) -> str:

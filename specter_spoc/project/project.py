@@ -104,6 +104,8 @@ class Project:
         self.environment: Dict[str, str] = {}
         #: the <mode>.toml (or default.toml) file those [env] values came from
         self.env_file: Optional[Path] = None
+        #: names the project set in os.environ from those files (not from the real environment)
+        self.env_file_keys: Set[str] = set()
         self.installed_apps: List[str] = []
         self.apps: List[AppInfo] = []
         self.components = Components(*layout.modules)
@@ -158,6 +160,16 @@ class Project:
     def getenv(self, name: str, default: Optional[str] = None) -> Optional[str]:
         """An environment variable as the project sees it (environment, then .env)."""
         return self._environ.get(name, default)
+
+    def environ_snapshot(self) -> Dict[str, str]:
+        """The environment as it was once the project was loaded (.env values included)."""
+        return dict(self._environ)
+
+    def flask_config(self, defaults: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """The merged Flask config of this project: see :func:`~.flask_config.flask_config`."""
+        from .flask_config import flask_config
+
+        return flask_config(self, defaults)
 
     def lifecycle_components(self) -> List[Tuple[str, type]]:
         """``(component name, class)`` of components the runtime must boot:
