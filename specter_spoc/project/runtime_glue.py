@@ -12,7 +12,10 @@
 3. applies the ``middleware`` plugins to the Flask app, when applied;
 4. instantiates the project's lifecycle components in app order and
    registers them: Controllers (with the app's ``url_prefix`` in front of
-   their own), other Services/QueueServices, and Handlers.
+   their own), other Services/QueueServices, and Handlers;
+5. when there is a Flask app, builds one controller per app from its
+   ``views`` functions (:mod:`.view_routes`: documented path/method rule,
+   overridable by metadata).
 
 The project layer does not import the runtime: it only calls the
 ``register_*`` methods of the object it is given.
@@ -176,6 +179,12 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) ->
             else:
                 runtime.register_handler(instance)
             registered.append(name)
+        if app is not None:
+            from .view_routes import views_controllers
+
+            for views in views_controllers(project):
+                runtime.register_controller(views, url_prefix=views.url_prefix)
+                registered.append(views.name)
         logger.info("project %r attached: apps %s, components %s", project.base_dir.name,
                     project.installed_apps, registered)
     except BaseException:
