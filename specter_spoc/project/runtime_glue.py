@@ -26,9 +26,10 @@ import dataclasses
 import inspect
 import logging
 from types import MappingProxyType
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ..lifecycle.service import Service
+from .layout import Layout
 from .plugins import apply_middleware
 from .project import Project
 
@@ -148,19 +149,31 @@ def _join_prefix(app_prefix: Optional[str], own: Optional[str]) -> Optional[str]
     return app_prefix.rstrip("/") + (own or "")
 
 
-def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) -> Project:
+def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None, layout: Optional[Layout] = None,
+                   echo: bool = False) -> Project:
     """Attach ``project`` (a :class:`Project`, a path or a settings module) to
-    ``runtime`` before it boots. Returns the project."""
+    ``runtime`` before it boots. Returns the project.
+
+    ``layout`` (SPOC's schema, defined in code) is used to load a project
+    given by path; ``echo=True`` prints each step (mode, apps, what is
+    registered) to stdout, as SPOC's ``echo`` flag promises.
+    """
+    say: Callable[[str], None] = (lambda text: print(f"[specter-spoc] {text}", flush=True)) if echo \
+        else (lambda text: None)
     owned = not isinstance(project, Project)
     if owned:
         from .loader import load_project
 
-        project = load_project(project, mode=mode)
+        say(f"loading project {project}")
+        project = load_project(project, mode=mode, layout=layout)
     elif mode is not None and mode != project.mode:
         raise ValueError(f"the project was loaded in mode {project.mode!r}, not {mode!r}; "
                          "pass mode= to load_project() instead.")
+    elif layout is not None and layout is not project.layout:
+        raise ValueError("the project was loaded with another layout; pass layout= to load_project() instead.")
     elif project.closed:
         raise ValueError("the project is closed; load it again with load_project().")
+    say(f"mode {project.mode} ({'strict' if project.strict else 'lenient'}), apps {project.installed_apps}")
     try:
         runtime.project = project
         runtime.register_service(ProjectLifecycle(project, runtime))
@@ -187,6 +200,8 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) ->
                 registered.append(views.name)
         logger.info("project %r attached: apps %s, components %s", project.base_dir.name,
                     project.installed_apps, registered)
+        say(f"registered {registered or 'no lifecycle components'}; plugin groups applied: "
+            f"{list(project.applied_plugin_groups) or 'none'}")
     except BaseException:
         runtime.project = None
         if owned:
