@@ -121,9 +121,11 @@ class ModuleInfo:
 
 
 def simple_regex(pattern: str) -> Pattern[str]:
-    """A glob-like module pattern (``"*.views"``; ``*`` is one dotted part) as a regex."""
-    parts = [r"[^.]+" if part == "*" else re.escape(part).replace(r"\*", r"[^.]*") for part in pattern.split(".")]
-    return re.compile(r"\.".join(parts) + r"\Z")
+    """A module-name pattern as an anchored regex: ``*`` matches any run of
+    characters (dots included, so ``"*.models"`` matches ``acme.users.models``),
+    ``?`` one character, as in SPOC."""
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(rf"\A{body}\Z")
 
 
 class Importer:
@@ -232,7 +234,7 @@ class Importer:
     def register_hook(self, pattern: str, on_startup: Optional[ModuleHook] = None,
                       on_shutdown: Optional[ModuleHook] = None) -> None:
         """Call ``on_startup(module)`` / ``on_shutdown(module)`` for modules
-        named ``pattern`` (``*`` matches one dotted part: ``"*.models"``)."""
+        named ``pattern`` (``*`` matches any characters: ``"*.models"``)."""
         for fn in (on_startup, on_shutdown):
             if fn is not None and not callable(fn):
                 raise TypeError(f"register_hook({pattern!r}): hooks must be callables taking the module, got {fn!r}.")
