@@ -24,10 +24,11 @@ from .exceptions import (  # noqa: E402
 from .framework import Config, Framework, Hook, Schema  # noqa: E402
 from .importer import DependencyGraph, Importer  # noqa: E402
 from .config_loader import load_configuration, load_environment, load_spoc_toml  # noqa: E402
+from .utils import inject_apps  # noqa: E402
 
 __all__ = [
     "AppNotFoundError", "CircularDependencyError", "Component", "Components", "Config", "ConfigurationError",
     "DependencyGraph", "Framework", "Hook", "Importer", "Internal", "LifecycleError", "ModuleNotCachedError",
-    "Schema", "SpocError", "case_style", "component", "get_info", "is_component", "is_spoc",
+    "Schema", "SpocError", "case_style", "component", "get_info", "inject_apps", "is_component", "is_spoc",
     "load_configuration", "load_environment", "load_spoc_toml",
 ]

@@ -170,10 +170,11 @@ class Components(_ProjectComponents):
         return case_style(text, mode)
 
 
-def get_info(obj: Any) -> Optional[Internal]:
-    """SPOC's ``spoc.get_info``: the ``__spoc__`` record of ``obj`` or ``None``."""
+def get_info(obj: Any) -> Internal:
+    """SPOC's ``spoc.get_info``: the ``__spoc__`` record of ``obj``, or an empty
+    record (no config, no metadata) for an object that is not a component."""
     info = getattr(obj, "__spoc__", None)
-    return info if isinstance(info, Internal) else None
+    return info if isinstance(info, Internal) else Internal({}, {})
 
 
 __all__ = ["Component", "Components", "Internal", "case_style", "component", "get_info", "is_component",

@@ -340,8 +340,8 @@ def _become_plain_process() -> None:  # pragma: no cover - runs in the child
     for stream in (sys.stdout, sys.stderr):
         reconfigure: Optional[Callable[..., Any]] = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
-                reconfigure(line_buffering=True)
+            try:  # whole lines per write: a line never interleaves with the parent's output
+                reconfigure(line_buffering=True, write_through=False)
             except Exception:
                 pass
 

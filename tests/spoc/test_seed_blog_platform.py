@@ -32,8 +32,7 @@ def _normalise(line: str) -> str:
 
 @pytest.fixture(scope="module")
 def run() -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOC_", "PYTEST"))}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOC_", "PYTEST", "PYTHONUNBUFFERED"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path(__file__).parents[2]), env.get("PYTHONPATH")] if p)
     started = time.monotonic()
     result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT, env=env, capture_output=True, text=True,
@@ -44,7 +43,8 @@ def run() -> subprocess.CompletedProcess:
 
 def test_exits_zero_within_a_few_seconds_of_its_five_second_run(run):
     assert run.returncode == 0, run.stderr
-    assert run.elapsed < 9.0, f"took {run.elapsed:.1f}s (SPOC 0.3.9 hangs 300 s on its process worker)"
+    # about 6.3 s on an idle machine: interpreter start and imports, the 5 s run, a prompt shutdown
+    assert run.elapsed < 12.0, f"took {run.elapsed:.1f}s (SPOC 0.3.9 hangs 300 s on its process worker)"
     assert "Traceback" not in run.stderr, run.stderr
 
 

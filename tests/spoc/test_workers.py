@@ -106,6 +106,13 @@ def _wait_for(predicate, timeout: float = 5.0) -> None:
         gevent.sleep(0.01)
 
 
+def _written(path):
+    """The child's "pid count" line once it is completely written."""
+    def ready() -> bool:
+        return path.exists() and len(path.read_text().split()) == 2
+    return ready
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -118,7 +125,7 @@ def test_process_worker_main_runs_in_a_child_setup_and_teardown_in_the_parent(tm
     out = tmp_path / "child.txt"
     worker = Indexer(out)
     worker.start()
-    _wait_for(out.exists)
+    _wait_for(_written(out))
     child_pid, count = map(int, out.read_text().split())
     assert child_pid != os.getpid() and worker.pid == child_pid and count == 1
     started = time.monotonic()
@@ -134,7 +141,7 @@ def test_process_worker_that_ignores_sigterm_is_killed_at_the_join_timeout(tmp_p
     out = tmp_path / "child.txt"
     worker = Indexer(out, ignore_term=True)
     worker.start()
-    _wait_for(out.exists)
+    _wait_for(_written(out))
     child_pid = int(out.read_text().split()[0])
     started = time.monotonic()
     worker.stop()
@@ -152,7 +159,7 @@ def test_server_stop_and_join_all_return_within_the_timeout_with_everything_torn
     server.add_worker(thread_worker)
     server.add_worker(process_worker)
     server.start()
-    _wait_for(out.exists)
+    _wait_for(_written(out))
     child_pid = process_worker.pid
     started = time.monotonic()
     server.stop()
