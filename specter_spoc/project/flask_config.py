@@ -24,13 +24,21 @@ In the two environment layers, a variable reaches the config when it is
 Within one layer the prefixed spelling wins over the plain one. Empty values
 count as unset (``SECRET_KEY=`` in ``.env.example`` never blanks a key set
 in settings.py). ``SPOC_MODE`` and ``SPOC_STRICT`` configure the loader, not
-the app, and are left out.
+the app, and are left out; so are the settings that shape the project
+(``INSTALLED_APPS``, ``PLUGINS``, ``BASE_DIR``, ``SPOC_*`` names), which only
+settings.py sets.
+
+``project.settings`` overlays these environment values on the settings
+module (:func:`environment_overrides`), so ``project.settings.SECRET_KEY``
+and every reader of the settings, the app factory included, see the same
+value as ``app.config``.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from .config import Settings
 from .project import Project
 
 #: environment variables that reach the config under their own name
@@ -41,6 +49,12 @@ PREFIX = "SPOC_"
 LOADER_VARIABLES = frozenset({"SPOC_MODE", "SPOC_STRICT"})
 #: layer names, lowest precedence first
 LAYERS = ("defaults", "settings.py", ".env", "environment")
+#: settings that shape the project itself: only settings.py sets them
+STRUCTURE_SETTINGS = frozenset({"INSTALLED_APPS", "PLUGINS", "BASE_DIR"})
+
+
+def _is_structure(key: str) -> bool:
+    return key in STRUCTURE_SETTINGS or key.startswith(PREFIX)
 
 
 def _parse(value: str) -> Any:
@@ -87,16 +101,29 @@ def _merge(into: Dict[str, Any], layer: Mapping[str, Any]) -> None:
 def config_layers(project: Project, defaults: Optional[Mapping[str, Any]] = None
                   ) -> List[Tuple[str, Dict[str, Any]]]:
     """``[(layer name, {key: value})]``, lowest precedence first."""
-    settings = {k: v for k, v in project.settings.as_dict().items() if k.isupper()}
-    env_files = dict(project.environment)
+    module = project.settings.module
+    settings = {k: v for k, v in Settings(module).as_dict().items() if k.isupper()}
     from_files = set(project.env_file_keys)
     environment = {k: v for k, v in project.environ_snapshot().items() if k not in from_files}
+
+    def app_keys(layer: Dict[str, Any]) -> Dict[str, Any]:
+        return {k: v for k, v in layer.items() if not _is_structure(k)}
+
     return [
         ("defaults", dict(defaults or {})),
         ("settings.py", settings),
-        (".env", config_from_environ(env_files)),
-        ("environment", config_from_environ(environment)),
+        (".env", app_keys(config_from_environ(dict(project.environment)))),
+        ("environment", app_keys(config_from_environ(environment))),
     ]
+
+
+def environment_overrides(project: Project) -> Dict[str, Any]:
+    """The merged value of every key an environment layer sets: what
+    ``project.settings`` overlays on the settings module, so code reading
+    settings (the app factory included) sees the environment's values."""
+    sources = config_sources(project)
+    merged = flask_config(project)
+    return {k: v for k, v in merged.items() if sources.get(k) in (".env", "environment")}
 
 
 def flask_config(project: Project, defaults: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -116,5 +143,5 @@ def config_sources(project: Project, defaults: Optional[Mapping[str, Any]] = Non
     return sources
 
 
-__all__ = ["LAYERS", "PLAIN_NAMES", "PREFIX", "config_from_environ", "config_layers", "config_sources",
-           "flask_config"]
+__all__ = ["LAYERS", "PLAIN_NAMES", "PREFIX", "STRUCTURE_SETTINGS", "config_from_environ", "config_layers",
+           "config_sources", "environment_overrides", "flask_config"]

@@ -38,7 +38,7 @@ from .config import (
     find_settings, find_spoc_toml, parse_bool_env, read_dotenv, read_env_dir, read_spoc_toml, resolve_mode,
 )
 from .diagnostics import FATAL_CODES, Diagnostic, DiagnosticError, diagnostic
-from .flask_config import flask_config
+from .flask_config import environment_overrides, flask_config
 from .graph import stable_order
 from .importer import ImportFailure, Importer, import_module_checked
 from .layout import Layout, default_layout
@@ -186,7 +186,8 @@ class _Loader:
         if settings_module is None:
             settings_module = self._import_settings(settings_file, settings_name, base_dir)
         project.settings = Settings(settings_module)
-        project.settings_file = Path(settings_module.__file__) if getattr(settings_module, "__file__", None) else None
+        settings_path = getattr(settings_module, "__file__", None)
+        project.settings_file = Path(settings_path) if settings_path else None
         self._validate_settings(project)
         self._fail_if_fatal()
         project.strict = self._resolve_strict(project, environ)
@@ -202,6 +203,8 @@ class _Loader:
         self._load_apps(project, apps_dir)
         # 4. plugins
         self._load_plugins(project)
+        # settings as the app sees them: the environment layers over settings.py
+        project.settings = Settings(project.settings.module, environment_overrides(project))
         # 5. checks
         self._run_checks(project, apps_dir, environ)
         return project
@@ -441,10 +444,11 @@ class _Loader:
                 skipped[import_name] = problems[0].message
                 continue
             path_entries = list(getattr(package, "__path__", []) or [])
-            path = Path(path_entries[0]) if path_entries else (
-                Path(package.__file__).parent if getattr(package, "__file__", None) else None)
-            found[config.name] = AppInfo(config.name, import_name, package, path, config,
-                                         source="entry point" if ep_name else listed.file)
+            package_file = getattr(package, "__file__", None)
+            path = Path(path_entries[0]) if path_entries else (Path(package_file).parent if package_file else None)
+            app_name = config.name or import_name.rsplit(".", 1)[-1]  # read_app_config always sets it
+            found[app_name] = AppInfo(app_name, import_name, package, path, config,
+                                      source="entry point" if ep_name else listed.file)
         self._order_and_import(project, found)
 
     def _order_and_import(self, project: Project, found: Dict[str, AppInfo]) -> None:

@@ -27,6 +27,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -34,7 +35,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .apps import AppInfo
 from .components import ComponentInfo, Components
@@ -61,7 +62,7 @@ def is_lifecycle_class(obj: Any) -> bool:
             and hasattr(obj, "events"))
 
 
-def module_function(module: ModuleType, name: str) -> Optional[Any]:
+def module_function(module: ModuleType, name: str) -> Optional[Callable[[], Any]]:
     """``module.<name>`` when it is a function defined in that module (SPOC's
     module-level ``initialize()`` / ``teardown()``), else ``None``. A function
     imported from elsewhere is not the module's own lifecycle function."""
@@ -226,18 +227,18 @@ class Project:
         self._started = True
         for kind, module in self._imported:
             hook = self.layout.hook(kind)
-            steps = []
+            steps: List[Tuple[str, Callable[[], Any]]] = []
             if hook is not None and hook.startup is not None:
-                steps.append((f"startup hook for {kind!r}", hook.startup, (module,)))
+                steps.append((f"startup hook for {kind!r}", functools.partial(hook.startup, module)))
             initialize = module_function(module, "initialize")
             if initialize is not None:
-                steps.append((f"{module.__name__}.initialize()", initialize, ()))
-            for what, fn, args in steps:
+                steps.append((f"{module.__name__}.initialize()", initialize))
+            for index, (what, fn) in enumerate(steps):
                 try:
-                    fn(*args)
+                    fn()
                 except Exception as exc:
                     logger.exception("%s failed", what)
-                    if fn is initialize:  # its hook ran: shut it down with the others
+                    if index > 0:  # its hook ran: shut it down with the others
                         self._hooked.append((kind, module))
                     self.shutdown()
                     raise DiagnosticError([diagnostic(
@@ -257,11 +258,15 @@ class Project:
         while self._hooked:
             kind, module = self._hooked.pop()
             hook = self.layout.hook(kind)
-            steps = [hook.shutdown] if hook is not None and hook.shutdown is not None else []
+            steps: List[Callable[[], Any]] = []
+            if hook is not None and hook.shutdown is not None:
+                steps.append(functools.partial(hook.shutdown, module))
             teardown = module_function(module, "teardown")
-            for fn in steps + ([teardown] if teardown is not None else []):
+            if teardown is not None:
+                steps.append(teardown)
+            for fn in steps:
                 try:
-                    fn(module) if fn is not teardown else fn()
+                    fn()
                 except Exception as exc:
                     logger.exception("shutting down module %s failed", module.__name__)
                     errors.append((module.__name__, exc))

@@ -38,7 +38,7 @@ from ..web.router import Router
 
 #: the parameter that receives the JSON body
 BODY_PARAMETER = "data"
-_CONVERTERS = {int: "int", float: "float"}
+_CONVERTERS: Dict[Any, str] = {int: "int", float: "float"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +71,7 @@ def view_route(name: str, fn: Callable[..., Any], meta: Mapping[str, Any]) -> Vi
             if p.name == BODY_PARAMETER or p.default is not p.empty or p.kind not in (
                     p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
                 continue
-            converter = _CONVERTERS.get(hints.get(p.name))
+            converter = _CONVERTERS.get(hints.get(p.name, str))
             segments.append(f"/<{converter}:{p.name}>" if converter else f"/<{p.name}>")
         rule = "".join(segments)
     methods = meta.get("methods") or (("POST",) if takes_body else ("GET",))

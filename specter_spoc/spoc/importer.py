@@ -247,10 +247,10 @@ class Importer:
     simple_regex = staticmethod(simple_regex)
 
     def _hooks_for(self, name: str, kind: str) -> List[ModuleHook]:
+        """The hooks for module ``name``: its exact-name entry, else every matching pattern's."""
         exact = self._exact_hooks.get(name)
-        if exact is not None:
-            return [exact[kind]] if exact.get(kind) else []
-        return [entry[kind] for regex, entry in self._pattern_hooks if entry.get(kind) and regex.match(name)]
+        entries = [exact] if exact is not None else [e for regex, e in self._pattern_hooks if regex.match(name)]
+        return [hook for hook in (entry.get(kind) for entry in entries) if hook is not None]
 
     # ------------------------------------------------------------- lifecycle
     def startup(self) -> None:
@@ -290,11 +290,11 @@ class Importer:
                 info.teardown()
             except Exception as exc:
                 failures.append((name, exc))
-        for name, exc in failures:
-            logger.error("stopping module %r failed: %s: %s", name, type(exc).__name__, exc)
+        for name, error in failures:
+            logger.error("stopping module %r failed: %s: %s", name, type(error).__name__, error)
         if failures:
-            name, exc = failures[0]
-            raise LifecycleError(f"stopping module {name!r} failed: {type(exc).__name__}: {exc}") from exc
+            name, first = failures[0]
+            raise LifecycleError(f"stopping module {name!r} failed: {type(first).__name__}: {first}") from first
 
 
 __all__ = ["DependencyGraph", "Importer", "ModuleInfo", "simple_regex"]

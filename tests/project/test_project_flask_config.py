@@ -101,3 +101,50 @@ def test_check_reports_spc011_when_no_layer_has_one(tmp_path, monkeypatch):
                     "config": {".env": "SECRET_KEY=\n"}})
     result = CliRunner().invoke(cli, ["check", "--project", str(write_tree(tmp_path / "p", tree))])
     assert result.exit_code == 1 and "SPC011" in result.output
+
+
+def test_project_settings_see_the_environment_layers(projects):
+    project = _load(projects, settings='SECRET_KEY = "settings"\nDB = {"HOST": "localhost"}\n',
+                    dotenv="SPOC_DB__PORT=5433\nSPOC_INSTALLED_APPS=[\"ghost\"]\n", environ={"SECRET_KEY": "env"})
+    assert project.settings.SECRET_KEY == "env" and project.settings.DB == {"HOST": "localhost", "PORT": 5433}
+    assert project.settings.INSTALLED_APPS == [] and project.installed_apps == []   # structure: settings.py only
+    assert project.settings.module.SECRET_KEY == "settings"
+
+
+@pytest.mark.parametrize("where", ["dotenv", "environ"])
+def test_create_app_and_check_boot_agree_with_check(tmp_path, monkeypatch, where):
+    """Production with SECRET_KEY only outside settings.py: check, check --boot and create_app all accept it."""
+    from specter_spoc.runtime import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    tree = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "from-settings"\n',
+                    "spoc.toml": '[spoc]\nmode = "production"\n'})
+    if where == "dotenv":
+        tree["config"] = {".env": "SPOC_SECRET_KEY=from-env\nSPOC_MAX_CONTENT_LENGTH=2048\n"}
+    else:
+        monkeypatch.setenv("SPOC_SECRET_KEY", "from-env")
+        monkeypatch.setenv("SPOC_MAX_CONTENT_LENGTH", "2048")
+    path = write_tree(tmp_path / "p", tree)
+    for args in (["check"], ["check", "--boot"]):
+        result = CliRunner().invoke(cli, [*args, "--project", str(path)])
+        assert result.exit_code == 0, (args, result.output)
+    app = create_app(str(path))
+    try:
+        assert app.config["SECRET_KEY"] == "from-env" and app.config["MAX_CONTENT_LENGTH"] == 2048
+    finally:
+        app.extensions["specter_spoc"].shutdown()
+
+
+def test_create_app_and_check_boot_agree_when_no_layer_has_a_key(tmp_path, monkeypatch):
+    from specter_spoc.runtime import BootError, create_app
+    from specter_spoc.project import DiagnosticError
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SPOC_SECRET_KEY", raising=False)
+    path = write_tree(tmp_path / "p", minimal({"settings.py": "INSTALLED_APPS = []\n",
+                                               "spoc.toml": '[spoc]\nmode = "production"\n'}))
+    for args in (["check"], ["check", "--boot"]):
+        result = CliRunner().invoke(cli, [*args, "--project", str(path)])
+        assert result.exit_code in (1, 2) and "SPC011" in result.output, (args, result.output)
+    with pytest.raises((BootError, DiagnosticError), match="SPC011"):
+        create_app(str(path))
