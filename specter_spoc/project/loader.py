@@ -43,6 +43,7 @@ from .graph import stable_order
 from .importer import ImportFailure, Importer, import_module_checked
 from .layout import Layout, default_layout
 from .plugins import APPLICABLE_GROUPS, load_plugins, merge_plugin_uris
+from .settings_rules import settings_problems
 from .project import Project
 
 logger = logging.getLogger("specter_spoc.project")
@@ -283,51 +284,11 @@ class _Loader:
 
     # --------------------------------------------------------- settings
     def _validate_settings(self, project: Project) -> None:
-        settings = project.settings
+        """SPC013 for each setting that breaks its rule (:mod:`.settings_rules`)."""
         where = self._settings_where(project)
-
-        def bad(key: str, message: str, hint: str) -> None:
-            self.diags.append(diagnostic("SPC013", f"{where}: {message}", hint, file=where, key=key))
-
-        apps = settings.get("INSTALLED_APPS", [])
-        if isinstance(apps, str) or not isinstance(apps, (list, tuple)):
-            bad("INSTALLED_APPS", f"INSTALLED_APPS must be a list of app names, got {type(apps).__name__} {apps!r}.",
-                'write INSTALLED_APPS = ["users", "blog"].')
-        else:
-            wrong = [a for a in apps if not isinstance(a, str) or not a or
-                     not all(p.isidentifier() for p in a.split("."))]
-            if wrong:
-                bad("INSTALLED_APPS", f"INSTALLED_APPS entries must be importable package names, got {wrong[0]!r}.",
-                    'write names like "users" or "acme.users".')
-        plugins = settings.get("PLUGINS", {})
-        if not isinstance(plugins, Mapping):
-            bad("PLUGINS", f"PLUGINS must be a dict of group -> list of URIs, got {type(plugins).__name__} {plugins!r}.",
-                'write PLUGINS = {"middleware": ["pkg.mod.obj"]}.')
-        else:
-            for group, uris in plugins.items():
-                if not isinstance(group, str) or isinstance(uris, str) or not isinstance(uris, (list, tuple)) \
-                        or not all(isinstance(u, str) and u.strip() for u in uris):
-                    bad(f"PLUGINS[{group!r}]", f"PLUGINS[{group!r}] must be a list of URI strings, got {uris!r}.",
-                        f'write PLUGINS[{group!r}] = ["pkg.mod.obj", ...].')
-        apply = settings.get("SPOC_APPLY_PLUGINS")
-        if apply is not None and not isinstance(apply, bool) and (
-                isinstance(apply, str) or not isinstance(apply, (list, tuple))
-                or not all(g in APPLICABLE_GROUPS for g in apply)):
-            bad("SPOC_APPLY_PLUGINS", f"SPOC_APPLY_PLUGINS must be True, False or a list of "
-                f"{list(APPLICABLE_GROUPS)}, got {apply!r}.", 'write SPOC_APPLY_PLUGINS = ["middleware", "hooks"].')
-        for flag in ("SPOC_STRICT", "SPOC_ENTRY_POINT_APPS"):
-            value = settings.get(flag)
-            if value is not None and not isinstance(value, bool):
-                bad(flag, f"{flag} must be True or False, got {value!r}.", f"write {flag} = True or False.")
-        secret = settings.get("SECRET_KEY")
-        if secret is not None and not isinstance(secret, (str, bytes)):
-            bad("SECRET_KEY", f"SECRET_KEY must be a string, got {type(secret).__name__}.",
-                "read it from the environment: SECRET_KEY = os.environ['SECRET_KEY'].")
-        packages = settings.get("SPOC_FRAMEWORK_PACKAGES")
-        if packages is not None and (isinstance(packages, str) or not isinstance(packages, (list, tuple))
-                                     or not all(isinstance(p, str) for p in packages)):
-            bad("SPOC_FRAMEWORK_PACKAGES", f"SPOC_FRAMEWORK_PACKAGES must be a list of folder names, got {packages!r}.",
-                'write SPOC_FRAMEWORK_PACKAGES = ["framework"].')
+        for problem in settings_problems(project.settings):
+            self.diags.append(diagnostic("SPC013", f"{where}: {problem.message}", problem.hint, file=where,
+                                         key=problem.key))
 
     @staticmethod
     def _settings_where(project: Project) -> str:

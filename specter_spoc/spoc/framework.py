@@ -143,6 +143,10 @@ class Framework:
         order), plugin hooks when applied, the apps' services. Idempotent."""
         if self.runtime is not None and self.runtime.booted:
             return self
+        if self.runtime is not None and self._app is not None:
+            raise RuntimeError(
+                "this Framework was shut down and serves a Flask app, which registers its routes once: "
+                "create a new Flask app and Framework to start again (without app= it can restart).")
         from ..runtime import boot
 
         self._say(f"starting apps {self.installed_apps}")
@@ -152,7 +156,8 @@ class Framework:
 
     def shutdown(self) -> "Framework":
         """Stop the runtime: services in reverse, then the schema's shutdown
-        hooks in reverse import order. Idempotent; :meth:`startup` boots again."""
+        hooks in reverse import order. Idempotent; :meth:`startup` boots again
+        (not with a Flask app, whose routes are registered once)."""
         if self.runtime is not None:
             self._say("shutting down")
             self.runtime.shutdown()

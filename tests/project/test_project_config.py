@@ -152,6 +152,8 @@ def test_parse_spoc_toml_full_document():
     ('INSTALLED_APPS = []\nSPOC_STRICT = "yes"\n', "SPOC_STRICT"),
     ("INSTALLED_APPS = []\nSECRET_KEY = 42\n", "SECRET_KEY"),
     ('INSTALLED_APPS = []\nSPOC_LAYOUT = 3\n', "SPOC_LAYOUT"),
+    ('INSTALLED_APPS = []\nSPOC_VIEW_ROUTES = "no"\n', "SPOC_VIEW_ROUTES"),
+    ('INSTALLED_APPS = []\nSPOC_APPLY_PLUGINS = ["database"]\n', "SPOC_APPLY_PLUGINS"),
 ])
 def test_invalid_settings_values_are_fatal_spc013(projects, settings, key):
     with pytest.raises(DiagnosticError) as info:
@@ -227,3 +229,14 @@ def test_debug_resolution(projects):
     assert projects.peek("debug", minimal({"spoc.toml": "[spoc]\ndebug = false\n"})) is False
     assert projects.load(minimal({"settings.py": "INSTALLED_APPS = []\nDEBUG = True\n",
                                   "spoc.toml": "[spoc]\ndebug = false\n"})).debug is True
+
+
+def test_settings_rules_messages_name_expectation_value_and_example():
+    from specter_spoc.project.settings_rules import settings_problems
+
+    problems = list(settings_problems({"INSTALLED_APPS": "users", "PLUGINS": {"hooks": "a.b", "ok": ["x.y"]},
+                                       "UNRELATED": object()}))
+    assert [p.key for p in problems] == ["INSTALLED_APPS", "PLUGINS['hooks']"]
+    assert problems[0].message == "INSTALLED_APPS must be a list of importable package names, got str 'users'."
+    assert problems[0].hint == 'write INSTALLED_APPS = ["users", "blog"].'
+    assert list(settings_problems({})) == []

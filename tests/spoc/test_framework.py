@@ -43,6 +43,8 @@ def test_hooks_receive_modules_in_import_order(framework):
     assert len(framework.events) == 4
     framework.shutdown()
     assert framework.events[4:] == [("down", "blog.models"), ("down", "users.models")]
+    framework.startup()                       # boots again after a shutdown
+    assert framework.runtime.booted and framework.events[6:] == framework.events[:4]
 
 
 def test_components_by_plural_and_singular_names(framework):
@@ -92,6 +94,9 @@ def test_views_are_served_as_routes_when_an_app_is_given():
         bad = client.post("/users/register_user", data="x", content_type="text/plain")
         assert bad.status_code == 415 and "application/json" in bad.get_json()["error"]
         assert client.get("/users/register_user").status_code == 405
+        fw.shutdown()
+        with pytest.raises(RuntimeError, match="create a new Flask app and Framework"):
+            fw.startup()
     finally:
         fw.close()
     assert not fw.runtime.running
