@@ -62,8 +62,19 @@ def ensure_patched() -> bool:
     return True
 
 
-def require_cooperative_sleep(worker_name: str) -> None:
-    """Refuse to start a greenlet worker while ``time.sleep`` is the stdlib's."""
+def _stdlib_sleep_names(namespace: dict) -> list:
+    """Names in a module namespace bound to the standard library's sleep
+    (``from time import sleep`` executed before patching)."""
+    from gevent import monkey
+
+    original = monkey.get_original("time", "sleep")
+    return [name for name, value in namespace.items() if value is original and value is not gevent.sleep]
+
+
+def require_cooperative_sleep(worker_name: str, worker_class: type = object) -> None:
+    """Refuse to start a greenlet worker whose sleeps would block every greenlet:
+    ``time.sleep`` is the stdlib's, or the worker's module bound the stdlib's
+    ``sleep`` (``from time import sleep``) before gevent patched it."""
     if not sleep_is_cooperative():
         raise RuntimeError(
             f"worker {worker_name!r} runs in a greenlet, but time.sleep is the standard library's: its "
@@ -71,3 +82,15 @@ def require_cooperative_sleep(worker_name: str) -> None:
             "gevent.monkey.patch_all() first thing in your entry point (importing specter_spoc.spoc "
             f"does it unless {PATCH_ENV}=0 or a test runner is active)."
         )
+    for klass in worker_class.__mro__:
+        module = sys.modules.get(klass.__module__)
+        if module is None or klass.__module__.startswith("specter_spoc."):
+            continue
+        names = _stdlib_sleep_names(vars(module))
+        if names:
+            raise RuntimeError(
+                f"worker {worker_name!r}: module {module.__name__} holds the standard library's sleep as "
+                f"{names[0]!r} (a 'from time import sleep' that ran before gevent patched time), which would "
+                "block every other worker. Write 'import time' and call time.sleep(...), or import "
+                "specter_spoc.spoc before that module."
+            )

@@ -15,8 +15,9 @@ What runs where, and why:
   ``time.sleep(60)`` ends at once with ``GreenletExit``), so shutdown never
   waits out a sleep; ``teardown`` still runs. The process must be
   monkey-patched (``import specter_spoc.spoc`` does it in a script); a worker
-  refuses to start on the standard library's ``time.sleep``, which would
-  freeze every greenlet.
+  refuses to start on the standard library's ``time.sleep`` (or a
+  ``from time import sleep`` taken before patching), which would freeze
+  every greenlet.
 - :class:`ProcessWorker`: ``lifecycle("startup")`` and ``setup`` run in the
   parent, then ``main`` runs in a forked child process (it sees a copy of
   ``self.context``, as a SPOC child does), owned by a Service that reaps it;
@@ -182,7 +183,7 @@ class ThreadWorker(AbstractWorker):
         self._greenlet: Optional[Greenlet] = None
 
     def start(self) -> None:
-        require_cooperative_sleep(self.name)
+        require_cooperative_sleep(self.name, type(self))
         super().start()
         gevent.sleep(0)  # let it run up to its first wait, as a new thread would
 

@@ -71,6 +71,18 @@ def test_thread_worker_refuses_an_unpatched_time_sleep(monkeypatch):
     assert worker.events == [] and not worker.alive
 
 
+def test_thread_worker_refuses_a_sleep_imported_before_patching(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("early_import_worker")
+    module.sleep = monkey.get_original("time", "sleep")   # what 'from time import sleep' left behind
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    worker_cls = type("EarlyWorker", (Recorder,), {"__module__": module.__name__})
+    with pytest.raises(RuntimeError, match=r"early_import_worker holds the standard library's sleep as 'sleep'"):
+        worker_cls().start()
+
+
 class Indexer(ProcessWorker):
     """Writes its pid and loop count to a file from the child."""
 
