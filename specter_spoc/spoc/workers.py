@@ -24,7 +24,10 @@ What runs where, and why:
   ``teardown`` and ``lifecycle("shutdown")`` run in the parent once the child
   has exited, with the parent's ``context``. ``stop()`` sends the child
   SIGTERM, which ends ``main`` (also inside ``time.sleep``); ``join(timeout)``
-  kills it (SIGKILL) when the timeout runs out. No child outlives ``join``.
+  kills it (SIGKILL) when the timeout runs out. No child outlives ``join``,
+  nor the parent: children still running at interpreter exit are killed,
+  and a child whose parent died (even by SIGKILL) stops itself soon after
+  (a thread in it checks every half second whether it was re-parented).
   The child runs ``main`` with the standard library's blocking ``time.sleep``
   and a fresh gevent hub: none of the parent's greenlets run in it.
 
@@ -34,6 +37,7 @@ indexer). ``Server.run_forever()`` stops on SIGINT/SIGTERM.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -41,7 +45,7 @@ import sys
 import time
 import traceback
 from types import FrameType, SimpleNamespace
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import gevent
 import gevent.os
@@ -242,12 +246,14 @@ class ProcessWorker(AbstractWorker):
             except Exception:
                 pass
         ready_r, ready_w = os.pipe()
+        parent = os.getpid()
         pid = gevent.os.fork_and_watch()
         if pid == 0:  # pragma: no cover - runs in the child (covered by subprocess tests)
             os.close(ready_r)
-            _run_child(self, ready_w)
+            _run_child(self, ready_w, parent)
         os.close(ready_w)
         self.pid = pid
+        _LIVE_CHILDREN[pid] = self
         owner.add_cleanup(self._force)
         owner.spawn(self._reap, pid, label=f"{self.name}.reaper")
         # return once the child is about to run main(), as a started thread would be
@@ -265,6 +271,7 @@ class ProcessWorker(AbstractWorker):
         except ChildProcessError:
             self.exitcode = None
         finally:
+            _LIVE_CHILDREN.pop(pid, None)
             self.pid = None
             self._finish_in_parent()
 
@@ -297,7 +304,43 @@ class ProcessWorker(AbstractWorker):
         self._finished.wait(KILL_GRACE)
 
 
-def _run_child(worker: ProcessWorker, ready_fd: int) -> None:  # pragma: no cover - runs in the child
+#: pid -> worker of every child still running; killed at interpreter exit so a
+#: script that never joins its server leaves no orphan behind
+_LIVE_CHILDREN: Dict[int, ProcessWorker] = {}
+
+
+@atexit.register
+def _kill_live_children() -> None:
+    for pid in list(_LIVE_CHILDREN):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    _LIVE_CHILDREN.clear()
+
+
+#: seconds between a child's checks that its parent is still alive
+PARENT_CHECK_INTERVAL = 0.5
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child
+    """SIGTERM this child once its parent is gone, however the parent died
+    (SIGKILL included): a thread notices the child was re-parented."""
+    from gevent import monkey
+
+    start_thread = monkey.get_original("_thread", "start_new_thread")
+    sleep = monkey.get_original("time", "sleep")
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            sleep(PARENT_CHECK_INTERVAL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    start_thread(watch, ())
+
+
+def _run_child(worker: ProcessWorker, ready_fd: int, parent: int) -> None:  # pragma: no cover - child
     """Body of the forked child: run ``main`` and exit without returning."""
     code = 0
     try:
@@ -310,6 +353,7 @@ def _run_child(worker: ProcessWorker, ready_fd: int) -> None:  # pragma: no cove
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        _die_with_parent(parent)
         os.write(ready_fd, b"1")
         os.close(ready_fd)
         try:

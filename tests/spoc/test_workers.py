@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import gevent
 import pytest
@@ -196,3 +197,45 @@ def test_run_forever_stops_on_sigterm():
 def test_add_worker_rejects_other_objects():
     with pytest.raises(TypeError, match="ThreadWorker or ProcessWorker"):
         Server("x").add_worker(object())
+
+
+ORPHAN_SCRIPT = '''
+import os, signal, sys, time
+import specter_spoc.spoc
+from specter_spoc.spoc.workers import ProcessWorker
+
+class Sleeper(ProcessWorker):
+    def main(self):
+        while self.is_running:
+            time.sleep(300)
+
+worker = Sleeper("sleeper")
+worker.start()
+print(worker.pid, flush=True)
+if sys.argv[1] == "sigkill":
+    os.kill(os.getpid(), signal.SIGKILL)
+# "exit": the script ends without stopping or joining its worker
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("how", ["exit", "sigkill"])
+def test_no_child_outlives_its_parent(tmp_path, how):
+    import subprocess
+    import sys
+
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path(__file__).parents[2]), env.get("PYTHONPATH")] if p)
+    proc = subprocess.Popen([sys.executable, str(script), how], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=env, text=True)
+    try:
+        child = int(proc.stdout.readline())
+        proc.wait(timeout=20)
+        _wait_for(lambda: _gone(child), timeout=10)
+    finally:
+        proc.stdout.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
