@@ -85,11 +85,11 @@ def _got(value: Any) -> str:
 
 def settings_problems(settings: Any, rules: Tuple[SettingRule, ...] = RULES) -> Iterator[SettingProblem]:
     """Every value of ``settings`` (anything with ``get`` and ``in``) that
-    breaks its rule; an absent setting is never a problem."""
+    breaks its rule; an absent setting, or one set to ``None``, is never a problem."""
     for rule in rules:
-        if rule.name not in settings:
+        value = settings.get(rule.name) if rule.name in settings else None
+        if value is None:  # unset, e.g. SECRET_KEY = os.environ.get("SECRET_KEY") with nothing set
             continue
-        value = settings.get(rule.name)
         if not rule.valid(value):
             yield SettingProblem(rule.name, f"{rule.name} must be {rule.expected}, got {_got(value)}.",
                                  f"write {rule.example}.")

@@ -239,4 +239,4 @@ def test_settings_rules_messages_name_expectation_value_and_example():
     assert [p.key for p in problems] == ["INSTALLED_APPS", "PLUGINS['hooks']"]
     assert problems[0].message == "INSTALLED_APPS must be a list of importable package names, got str 'users'."
     assert problems[0].hint == 'write INSTALLED_APPS = ["users", "blog"].'
-    assert list(settings_problems({})) == []
+    assert list(settings_problems({})) == [] and list(settings_problems({"SECRET_KEY": None})) == []
