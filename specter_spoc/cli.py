@@ -312,7 +312,8 @@ def components_command(session: Session, type_name: Optional[str], as_json: bool
         for kind, rows in data.items():
             click.echo(f"{kind} ({len(rows)}):")
             for row in rows:
-                meta = f" {row['meta']}" if row["meta"] else ""
+                extra = {k: v for k, v in row["meta"].items() if k != "type"}  # the heading names the type
+                meta = f" {extra}" if extra else ""
                 booted = " [booted]" if row["booted_by_runtime"] else ""
                 click.echo(f"  {row['name']}: {row['object']}{meta}{booted}")
 
