@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 import socketio
 
 from specter_spoc.console import ConsoleConfigError, console_settings_from_config
@@ -54,6 +55,15 @@ def test_production_console_refuses_clients_without_the_token(console_server: An
 def test_development_console_is_open_and_answers_bad_requests_with_4xx(console_server: Any) -> None:
     with console_server(METRICS="0") as server:
         assert server.api("/snapshot").status_code == 200
+        index = requests.get(server.url + "/_spoc/console", headers={"Accept": "application/json"}, timeout=5)
+        assert index.json()["api"]["snapshot"] == "/_spoc/console/api/snapshot"
+        page = requests.get(server.url + "/_spoc/console", headers={"Accept": "text/html"}, timeout=5)
+        assert page.headers["Content-Type"].startswith("text/html") and "frame-ancestors 'none'" in \
+            page.headers["Content-Security-Policy"]
+        missing = requests.get(server.url + "/_spoc/console/static/../auth.py", timeout=5)
+        assert missing.status_code == 404
+        assert requests.get(server.url + "/_spoc/console/static/nope.js", timeout=5).json()["error"].startswith(
+            "no console file")
         missing = server.api("/services/nope/restart", method="POST")
         assert missing.status_code == 404 and "flaky" in missing.json()["error"]
         assert server.api("/queues/flaky/purge", method="POST").status_code == 400  # not a QueueService
