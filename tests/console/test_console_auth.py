@@ -77,6 +77,10 @@ def test_settings_decide_what_is_installed() -> None:
     dev = console_settings_from_config({}, "development")
     assert dev.console and not dev.metrics and dev.rule == "/_spoc/console"
     assert not console_settings_from_config({}, "production").console  # off unless configured
+    assert not console_settings_from_config({}, "test").console  # test suites get no console unless asked
+    assert console_settings_from_config({"CONSOLE_ENABLED": True}, "test").token is None  # open in test mode
+    with pytest.raises(ConsoleConfigError, match="staging mode but CONSOLE_TOKEN"):
+        console_settings_from_config({"CONSOLE_ENABLED": "1"}, "staging")
     with pytest.raises(ConsoleConfigError, match="CONSOLE_TOKEN"):
         console_settings_from_config({"CONSOLE_ENABLED": True}, "production")
     prod = console_settings_from_config({"CONSOLE_ENABLED": "true", "CONSOLE_TOKEN": TOKEN,
