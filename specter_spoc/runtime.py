@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
 from gevent.event import Event
 
+from ._masking import install_log_masking
 from .lifecycle.owner import Owner, format_exc, kill_and_join
 from .lifecycle.service import Service
 from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
@@ -351,10 +352,15 @@ class Runtime:
                 self.registry.provide("service_manager", self, owner=self, replace=True)
                 self.registry.provide("runtime", self, owner=self, replace=True)
                 self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
+                # secrets (passwords in URLs) never reach a log line while this app runs
+                self._life.push(install_log_masking(), "log masking")
                 if self._socketio is not None:
                     self._ingress.attach(self._socketio)
                     self._life.push(sio.own_background_tasks(self._socketio, self._adopt_task),
                                     "Engine.IO background tasks")
+                    monitor = sio.message_queue_monitor(self._socketio)
+                    if monitor is not None and self.get_service(monitor.name) is None:
+                        self.register_service(monitor)
                 self._warn_duplicate_events()
                 self._start_pending()
                 if self._socketio is not None:
@@ -377,7 +383,7 @@ class Runtime:
         """Start registered services not started yet, by (priority, registration
         order). Repeats, because starting one (e.g. the project's hooks) may
         register more; those start in the same boot."""
-        attempted: set = set()
+        attempted: Set[int] = set()
         while True:
             pending = [(s.priority, i, s) for i, s in enumerate(self._services) if id(s) not in attempted]
             if not pending:
@@ -492,9 +498,7 @@ class Runtime:
                 if self._connections is not None:
                     connections = self._connections
                     self._step("waiting for requests in flight", lambda: self._wait_in_flight(connections, deadline))
-                wait_events = getattr(self._ingress, "wait_idle", None)
-                if wait_events is not None:
-                    self._step("waiting for socket events in flight", lambda: wait_events(deadline))
+                self._step("waiting for socket events in flight", lambda: self._wait_events(deadline))
                 self._step("disconnecting Socket.IO clients", lambda: sio.disconnect_clients(self._socketio, deadline))
                 self._step("stopping Socket.IO background tasks", lambda: sio.stop_background_tasks(self._socketio))
                 self._stop_parts(deadline)
@@ -509,6 +513,16 @@ class Runtime:
             self._state = _STOPPED
             done.set()
         logger.info("runtime %r shut down", self.name)
+
+    def _wait_events(self, deadline: float) -> None:
+        """Socket handlers already running finish before anything stops
+        (new events are refused meanwhile by the draining gate)."""
+        while self._ingress.in_flight() > 0:
+            if time.monotonic() >= deadline:
+                self._life.report_straggler(f"{self._ingress.in_flight()} socket event(s) still running "
+                                            "at the deadline")
+                return
+            gevent.sleep(0.005)
 
     def _wait_in_flight(self, connections: ConnectionTracker, deadline: float) -> None:
         if not connections.wait_idle(deadline):

@@ -32,7 +32,7 @@ import pickle
 import struct
 import sys
 from contextvars import ContextVar
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
@@ -67,7 +67,7 @@ def _describe(fn: Any) -> str:
     return f"{module}.{name}"
 
 
-def _encode_call(fn: Callable[..., Any], args: tuple, kwargs: Dict[str, Any]) -> bytes:
+def _encode_call(fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bytes:
     if not callable(fn):
         raise TypeError(f"offload(): fn must be callable, got {type(fn).__name__}: {fn!r}.")
     target = getattr(fn, "func", fn)  # functools.partial
@@ -116,7 +116,7 @@ class _Worker:
         stdin.write(frame)
         stdin.flush()
 
-    def receive(self) -> Optional[tuple]:
+    def receive(self) -> Optional[Tuple[Any, ...]]:
         stdout: Any = self.proc.stdout
         header = stdout.read(_HEADER.size)
         if len(header) < _HEADER.size:
@@ -125,7 +125,8 @@ class _Worker:
         body = stdout.read(size)
         if len(body) < size:
             return None
-        return pickle.loads(body)
+        reply: Tuple[Any, ...] = pickle.loads(body)
+        return reply
 
     def close(self, timeout: float) -> None:
         """Ask the child to exit (EOF), then kill it; always reap it."""
@@ -308,7 +309,7 @@ class ProcessPool:
         return f"<ProcessPool {self.name!r} {state}>"
 
 
-def _rebuild_error(reply: tuple, fn: Any, pid: int) -> BaseException:
+def _rebuild_error(reply: Tuple[Any, ...], fn: Any, pid: int) -> BaseException:
     _, payload, type_name, message, text, where = reply
     exc: Optional[BaseException] = None
     if payload is not None:
@@ -333,9 +334,9 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
 
         digest = offload_pool(self).run(slow_digest, data)
     """
-    pool = getattr(owner, _POOL_ATTR, None)
-    if pool is not None and not pool.closed:
-        return pool
+    existing: Optional[ProcessPool] = getattr(owner, _POOL_ATTR, None)
+    if existing is not None and not existing.closed:
+        return existing
     add_cleanup = getattr(owner, "add_cleanup", None)
     if not callable(add_cleanup):
         raise TypeError(f"offload_pool(): owner must be a Service (something with add_cleanup()), "

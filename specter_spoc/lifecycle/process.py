@@ -208,7 +208,7 @@ class ManagedProcess:
     def wait(self, timeout: Optional[float] = None) -> int:
         """Wait (cooperatively) for the process to exit; returns its exit code.
         Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
-        return self._require_process().wait(timeout=timeout)
+        return int(self._require_process().wait(timeout=timeout))
 
     def poll(self) -> Optional[int]:
         """The exit code, or None while running (or before start)."""

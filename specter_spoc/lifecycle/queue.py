@@ -133,7 +133,7 @@ class QueueService(Service):
         self._handover: Optional[Greenlet] = None
 
     # --------------------------------------------------------------- timeouts
-    @property  # type: ignore[override]
+    @property
     def stop_timeout(self) -> float:
         """``drain_timeout + stop_margin`` unless set explicitly, so the drain
         always fits inside the stop budget."""

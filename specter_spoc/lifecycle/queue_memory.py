@@ -98,10 +98,10 @@ class MemoryBinding(QueueBinding):
         return 0
 
     def pending(self) -> int:
-        return self.queue.qsize()
+        return int(self.queue.qsize())
 
     def in_flight(self) -> int:
-        return self.queue.unfinished_tasks - self.queue.qsize()
+        return int(self.queue.unfinished_tasks - self.queue.qsize())
 
     # ---------------------------------------------------------------- workers
     def _take_back(self) -> None:

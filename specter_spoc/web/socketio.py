@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import gevent
 
+from .._masking import mask_text, mask_url
+from ..lifecycle.service import Service
+
 __all__ = ["SHUTDOWN_EVENT", "FLUSH_TIMEOUT", "SUPPORTED_ENGINEIO", "connected_clients", "disconnect_clients",
-           "stop_background_tasks", "own_background_tasks"]
+           "stop_background_tasks", "own_background_tasks", "MessageQueueMonitor", "message_queue_monitor"]
 
 logger = logging.getLogger("specter_spoc.socketio")
 
@@ -126,3 +129,74 @@ def stop_background_tasks(socketio: Any) -> None:
             stop()
         except Exception:
             logger.exception("stopping Socket.IO background tasks failed")
+
+
+class MessageQueueMonitor(Service):
+    """The Socket.IO message queue (``REDIS_URL`` / ``message_queue=``) as a
+    part of the runtime: its pub/sub listener is started at boot, not lazily
+    on the first client connect (an emit from another process right after
+    boot would otherwise be lost), and ``health()`` says ``degraded`` while
+    the queue's server does not answer.
+    """
+
+    #: seconds one health probe may take
+    probe_timeout = 1.0
+    #: starts before the app's own services, so their first emits travel
+    priority = -500
+
+    def __init__(self, socketio: Any) -> None:
+        super().__init__("socketio.message_queue")
+        self._socketio = socketio
+
+    def _manager(self) -> Any:
+        server = getattr(self._socketio, "server", None)
+        return getattr(server, "manager", None), server
+
+    def on_start(self) -> None:
+        manager, server = self._manager()
+        if server is not None and manager is not None and not getattr(server, "manager_initialized", True):
+            server.manager_initialized = True
+            manager.initialize()  # starts the listener (an Engine.IO background task the runtime owns)
+
+    def _probe(self) -> Optional[str]:
+        """None when the queue's server answers, else why not."""
+        manager, _ = self._manager()
+        if manager is None:
+            return "no message queue manager"
+        ping = getattr(getattr(manager, "redis", None), "ping", None)
+        if ping is None:
+            connect = getattr(manager, "_redis_connect", None)
+            if not callable(connect):
+                return None  # a manager without a ping (kombu, zmq): trust its own retries
+            try:
+                connect()
+            except Exception as exc:
+                return mask_text(f"{type(exc).__name__}: {exc}")
+            ping = getattr(getattr(manager, "redis", None), "ping", None)
+            if ping is None:
+                return None
+        try:
+            with gevent.Timeout(self.probe_timeout):
+                ping()
+        except BaseException as exc:  # noqa: B036 - a Timeout is an answer too
+            return mask_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return None
+
+    def health(self) -> Dict[str, Any]:
+        report = super().health()
+        manager, _ = self._manager()
+        report["url"] = mask_url(getattr(manager, "redis_url", None) or getattr(manager, "url", "") or "")
+        if report["status"] == "ok":
+            problem = self._probe()
+            if problem is not None:
+                report["status"] = "degraded"
+                report["reason"] = f"message queue unreachable: {problem}"
+        return report
+
+
+def message_queue_monitor(socketio: Any) -> Optional[MessageQueueMonitor]:
+    """A monitor when ``socketio`` publishes through a message queue, else None."""
+    from socketio.pubsub_manager import PubSubManager
+
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    return MessageQueueMonitor(socketio) if isinstance(manager, PubSubManager) else None

@@ -157,7 +157,7 @@ def test_context_manager_closes(write):
 
 
 def test_settings_view_is_read_only_and_masked(projects):
-    project = projects.load(blog_platform(), env={"SECRET_KEY": "very-secret-key"})
+    project = projects.load(blog_platform(), env={"SECRET_KEY": "very-secret-key-long-enough-for-production"})
     settings = project.settings
     assert settings.INSTALLED_APPS == ["users", "blog"]
     assert settings.get("MISSING", 7) == 7 and "WORKERS" in settings

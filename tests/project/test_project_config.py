@@ -28,7 +28,7 @@ test = ["test_app"]
     ("test", ["core", "prod_app", "stage_app", "dev_app", "test_app"]),
 ])
 def test_apps_cascade_per_mode(projects, mode, expected):
-    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["core"]\nSECRET_KEY = "k"\n',
+    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["core"]\nSECRET_KEY = "k" * 32\n',
                                       "spoc.toml": CASCADE_TOML}}
     project = projects.load(tree, mode=mode)
     assert project.mode == mode
@@ -90,7 +90,7 @@ def test_mode_precedence_argument_env_toml_default(projects):
 
 
 def test_strict_defaults_and_overrides(projects):
-    secret = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "x"\n'})
+    secret = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "x" * 32\n'})
     assert projects.peek("strict", secret, mode="production") is True
     assert projects.peek("strict", secret, mode="staging") is False
     assert projects.peek("strict", secret, mode="production", strict=False) is False

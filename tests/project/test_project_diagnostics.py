@@ -85,7 +85,7 @@ def test_spc002_app_not_importable_names_the_failure(projects, where, content, f
 # ----------------------------------------------------------------- SPC003
 def test_spc003_missing_kind_only_in_strict_mode(projects):
     tree = blog_platform({"apps": {"blog": {"workers.py": None}}, "config": {"settings.py": blog_platform()[
-        "config"]["settings.py"] + "SECRET_KEY = 'k'\n"}})
+        "config"]["settings.py"] + "SECRET_KEY = 'k' * 32\n"}})
     lenient = projects.load(tree)
     assert lenient.diagnostics == [] and "workers" not in lenient.app("blog").modules
     lenient.close()
@@ -97,7 +97,7 @@ def test_spc003_missing_kind_only_in_strict_mode(projects):
 
 def test_default_layout_kinds_are_optional_in_strict_mode(projects):
     tree = {"apps": {"solo": {"__init__.py": "", "models.py": ""}},
-            "config": {"settings.py": 'INSTALLED_APPS = ["solo"]\nSECRET_KEY = "k"\n'}}
+            "config": {"settings.py": 'INSTALLED_APPS = ["solo"]\nSECRET_KEY = "k" * 32\n'}}
     project = projects.load(tree, mode="production")
     assert project.strict and project.diagnostics == [] and project.installed_apps == ["solo"]
 
@@ -232,7 +232,7 @@ def test_spc011_production_without_secret_key(projects):
         projects.load(tree, mode="production")
     assert info.value.codes == ["SPC011"] and "SECRET_KEY" in info.value.errors[0].hint
     assert projects.peek("diagnostics", projects.tmp_path / "proj1", mode="production",
-                         env={"SECRET_KEY": "from-env"}) == []
+                         env={"SECRET_KEY": "from-env-" * 4}) == []
     assert check_secret_key("development", Settings(None), {}) == []
 
 

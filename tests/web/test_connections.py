@@ -16,9 +16,9 @@ from specter_spoc import bus, current_scope
 pytestmark = pytest.mark.e2e
 
 
-def test_a_request_runs_in_its_runtimes_scope_and_is_waited_for(spoc_app: Any, free_port: int) -> None:
-    app, _, runtime = spoc_app()
-    other_app, _, other = spoc_app()  # two runtimes: no single-runtime fallback to hide a bug
+def test_a_request_runs_in_its_runtimes_scope_and_is_waited_for(spoc_app_factory: Any, free_port: int) -> None:
+    app, _, runtime = spoc_app_factory()
+    other_app, _, other = spoc_app_factory()  # two runtimes: no single-runtime fallback to hide a bug
     release = Event()
     entered = Event()
     seen: List[Any] = []

@@ -28,8 +28,8 @@ def test_the_engineio_major_version_is_one_this_module_supports() -> None:
         "session.close(wait=, reason=) and eio.reason.SERVER_DISCONNECT, then add the version")
 
 
-def test_engineio_internals_used_at_shutdown_exist(spoc_app: Any) -> None:
-    _, socketio, _ = spoc_app()
+def test_engineio_internals_used_at_shutdown_exist(spoc_app_factory: Any) -> None:
+    _, socketio, _ = spoc_app_factory()
     eio = socketio.server.eio
     assert isinstance(eio.sockets, dict)
     assert hasattr(eio.reason, "SERVER_DISCONNECT")
@@ -37,8 +37,8 @@ def test_engineio_internals_used_at_shutdown_exist(spoc_app: Any) -> None:
     assert "wait" in Socket.close.__code__.co_varnames and "reason" in Socket.close.__code__.co_varnames
 
 
-def test_disconnect_clients_sends_the_final_event_then_closes(spoc_app: Any, free_port: int) -> None:
-    app, socketio, runtime = spoc_app()
+def test_disconnect_clients_sends_the_final_event_then_closes(spoc_app_factory: Any, free_port: int) -> None:
+    app, socketio, runtime = spoc_app_factory()
     server = WSGIServer(("127.0.0.1", free_port), app, log=None)
     server.start()
     client = python_socketio.Client(reconnection=False)
