@@ -71,6 +71,12 @@ def test_development_console_is_open_and_answers_bad_requests_with_4xx(console_s
                          headers={"Content-Type": "application/json"})
         assert bad.status_code == 400 and "JSON" in bad.json()["error"]
         assert server.api("/queues/jobs/dead?count=abc").status_code == 400
+        # an unhandled error in one of the app's views is among the last errors, masked
+        assert requests.get(server.url + "/boom", timeout=5).status_code == 500
+        errors = server.api("/snapshot").json()["processes"][0]["errors"]
+        assert [e["source"] for e in errors] == ["console_app"]
+        assert "Exception on /boom" in errors[0]["message"] and "hunter2" not in str(errors)
+        assert "RuntimeError: the database said no (password=********)" in errors[0]["message"]
 
 
 def test_settings_decide_what_is_installed() -> None:
