@@ -242,6 +242,7 @@ def check_command(session: Session, with_boot: bool) -> None:
             click.echo(diag.format())
         errors, warnings = len(project.errors), len(project.warnings)
         if with_boot and not errors and session.flask_info is None:
+            _monkey_patch()  # booting runs the app's greenlets (and e.g. a Redis listener) as a server would
             try:
                 with _quiet_project_log():
                     from .app import create_app
@@ -565,9 +566,10 @@ for _command in LIVE_COMMANDS:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point. ``run`` monkey-patches before anything else."""
+    """Console-script entry point. Commands that boot the app (``run``,
+    ``check --boot``) monkey-patch before anything else is imported."""
     args = sys.argv[1:] if argv is None else argv
-    if "run" in args:
+    if "run" in args or "--boot" in args:
         _monkey_patch()
     cli.main(args=args, prog_name="specter-spoc")
 
