@@ -10,12 +10,13 @@ From an app factory (``create_app()`` does this from the settings)::
 Settings read by :func:`console_settings_from_config`:
 
 =====================  =======================================================
-``CONSOLE_ENABLED``    serve the console; default on, except in production
+``CONSOLE_ENABLED``    serve the console; default on in development only
 ``CONSOLE_TOKEN``      token the page, API, CLI and socket must present;
-                       required in production (or an auth callable)
+                       required outside development and test (or an auth
+                       callable)
 ``CONSOLE_RULE``       URL of the page (default ``/_spoc/console``)
-``CONSOLE_ACTIONS``    allow restart / requeue / purge; default on, except
-                       in production
+``CONSOLE_ACTIONS``    allow restart / requeue / purge; default on in
+                       development and test only
 ``METRICS_ENABLED``    serve Prometheus metrics at ``METRICS_RULE``
                        (default ``/_spoc/metrics``); default off, needs
                        ``pip install 'specter-spoc[metrics]'``
@@ -66,7 +67,7 @@ def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[s
 
     Call it right after ``boot()`` (before the first request); the runtime
     owns the console's service, so ``shutdown()`` stops it. ``actions``
-    defaults to on outside production. ``redis_url`` (default the app's
+    defaults to on in development and test. ``redis_url`` (default the app's
     ``REDIS_URL``) shows every process of the app side by side. Production
     mode without ``token`` or ``auth`` raises :class:`ConsoleConfigError`.
     """
@@ -169,13 +170,13 @@ def console_settings_from_config(config: Mapping[str, Any], mode: Optional[str])
     and ``plan.install(runtime)`` after. Production with the console enabled
     but no ``CONSOLE_TOKEN`` raises :class:`ConsoleConfigError` naming the key."""
     production = is_production(mode)
-    console = _flag(config, "CONSOLE_ENABLED", not production)
+    console = _flag(config, "CONSOLE_ENABLED", (mode or "development").strip().lower() == "development")
     token = config.get("CONSOLE_TOKEN") or None
     if token is not None and not isinstance(token, str):
         raise ConsoleConfigError(f"CONSOLE_TOKEN must be a string, got {type(token).__name__}.")
     if console and production and not token:
         raise ConsoleConfigError(
-            "CONSOLE_ENABLED is on in production mode but CONSOLE_TOKEN is not set: set CONSOLE_TOKEN "
+            f"CONSOLE_ENABLED is on in {mode} mode but CONSOLE_TOKEN is not set: set CONSOLE_TOKEN "
             "(e.g. CONSOLE_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')) or turn "
             "the console off with CONSOLE_ENABLED = False.")
     actions = None if config.get("CONSOLE_ACTIONS") in (None, "") else _flag(config, "CONSOLE_ACTIONS", False)

@@ -5,9 +5,9 @@ can restart services, so it is guarded the same way over HTTP and over its
 Socket.IO namespace:
 
 - **mode**: in ``development`` / ``test`` (or an app without a project) it is
-  open without credentials; in ``production`` it is only installed when
-  configured, and then a token or an auth callable is mandatory
-  (:func:`check_production_guard`).
+  open without credentials; in ``production`` (and ``staging``, or any other
+  mode) it is only installed when configured, and then a token or an auth
+  callable is mandatory (:func:`check_production_guard`).
 - **token**: ``Authorization: Bearer <token>``, the ``X-Spoc-Console-Token``
   header, or the Socket.IO ``auth`` payload ``{"token": ...}``; compared in
   constant time.
@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 from ..runtime import BootError
 
-__all__ = ["ConsoleAuth", "AuthCallable", "ConsoleConfigError", "is_production", "check_production_guard"]
+__all__ = ["ConsoleAuth", "AuthCallable", "ConsoleConfigError", "is_production", "check_production_guard",
+           "OPEN_MODES"]
 
 #: header a CLI or script may use instead of ``Authorization: Bearer``
 TOKEN_HEADER = "X-Spoc-Console-Token"
@@ -42,15 +43,20 @@ class ConsoleConfigError(BootError, ValueError):
     which key to set. A BootError, so ``create_app()`` refuses to boot with it."""
 
 
+#: modes in which the console may run without credentials (None: an app without a project)
+OPEN_MODES = ("", "development", "test")
+
+
 def is_production(mode: Optional[str]) -> bool:
-    return (mode or "").strip().lower() == "production"
+    """Production-like: any mode but development and test (staging included)."""
+    return (mode or "").strip().lower() not in OPEN_MODES
 
 
 def check_production_guard(mode: Optional[str], token: Optional[str], auth: Optional[AuthCallable]) -> None:
-    """Refuse an unguarded console in production mode."""
+    """Refuse an unguarded console in production (or staging) mode."""
     if is_production(mode) and not token and auth is None:
         raise ConsoleConfigError(
-            "the runtime console is enabled in production mode without credentials: set CONSOLE_TOKEN "
+            f"the runtime console is enabled in {mode} mode without credentials: set CONSOLE_TOKEN "
             "(e.g. CONSOLE_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')) or pass "
             "install_console(runtime, auth=callable), or set CONSOLE_ENABLED = False.")
 

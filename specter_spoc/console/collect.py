@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from ..project.masking import MASK, mask_text, mask_value
 from ..wiring import signals
@@ -83,6 +83,11 @@ def walk_services(runtime: Any) -> Iterator[Any]:
         stack.extend(reversed(_child_services(service)))
 
 
+def owns(runtime: Any, sender: Any) -> bool:
+    """True when ``sender`` is the runtime or one of the services it owns."""
+    return sender is runtime or any(s is sender for s in walk_services(runtime))
+
+
 def find_service(runtime: Any, name: str) -> Any:
     for service in walk_services(runtime):
         if service.name == name:
@@ -115,9 +120,11 @@ class ErrorLog:
     (the ``service_crashed`` signal) and ERROR log records of specter_spoc
     and the app. Text is masked (URL passwords, secret query parameters)."""
 
-    def __init__(self, limit: int = ERROR_LIMIT, loggers: tuple = ("specter_spoc",)) -> None:
+    def __init__(self, limit: int = ERROR_LIMIT, loggers: Tuple[str, ...] = ("specter_spoc",),
+                 accept: Callable[[Any], bool] = lambda sender: True) -> None:
         self.entries: Deque[Dict[str, Any]] = deque(maxlen=limit)
         self._loggers = loggers
+        self._accept = accept
         self._handler: Optional[logging.Handler] = None
         self._recent_errors: Deque[int] = deque(maxlen=16)
 
@@ -125,7 +132,7 @@ class ErrorLog:
         self.entries.append({"at": time.time(), "source": source, "message": mask_message(message)[:2000]})
 
     def _on_crash(self, sender: Any, error: Any = None, label: str = "", action: str = "", **_: Any) -> None:
-        if id(error) in self._recent_errors:
+        if id(error) in self._recent_errors or not self._accept(sender):
             return  # its log record (which names the service) is already here
         self._recent_errors.append(id(error))
         self.add(getattr(sender, "name", str(sender)),
@@ -142,11 +149,17 @@ class ErrorLog:
                         return  # the crash signal recorded it already
                     log._recent_errors.append(id(exc))
                 try:
-                    log.add(record.name, record.getMessage())
+                    text = record.getMessage()
+                    if exc is not None and str(exc) not in text:
+                        text += f" ({type(exc).__name__}: {exc})"
+                    log.add(record.name, text)
                 except Exception:  # a bad log format must not break logging
                     pass
 
         self._handler = _Handler(level=logging.ERROR)
+        # a logger below another one listed would report each record twice (propagation)
+        self._loggers = tuple(dict.fromkeys(n for n in self._loggers
+                                            if not any(n.startswith(m + ".") for m in self._loggers)))
         for name in self._loggers:
             logging.getLogger(name).addHandler(self._handler)
         signals.service_crashed.connect(self._on_crash, weak=False)

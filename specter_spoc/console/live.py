@@ -24,7 +24,7 @@ from ..lifecycle.service import Service
 from ..wiring import signals
 from .actions import ActionError, dead_letters, purge, queue_names, requeue, restart_service
 from .auth import ConsoleAuth
-from .collect import CONSOLE_NAMESPACE, BusRates, Collector, ErrorLog, process_identity, walk_services
+from .collect import CONSOLE_NAMESPACE, BusRates, Collector, ErrorLog, owns, process_identity, walk_services
 from .deadletters import MemoryDeadLetters, redis_backend_of
 
 __all__ = ["ConsoleService", "CONSOLE_NAMESPACE", "SNAPSHOT_EVENT"]
@@ -55,7 +55,9 @@ class ConsoleService(Service):
         self.period = float(interval)
         self.redis_url = redis_url
         self.identity = process_identity(runtime)
-        self.errors = ErrorLog()
+        # crashes of this runtime's services; ERROR records of specter_spoc and of the app's logger
+        self.errors = ErrorLog(loggers=("specter_spoc", runtime.app.logger.name),
+                               accept=lambda sender: owns(runtime, sender))
         self.bus_rates = BusRates(runtime.bus)
         self.collector = Collector(runtime, errors=self.errors, bus_rates=self.bus_rates, identity=self.identity)
         self.room = f"console:{self.identity['id']}"

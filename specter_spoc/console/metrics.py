@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, Optional
 
 from ..lifecycle.service import Service
 from ..wiring import signals
-from .collect import CONSOLE_NAMESPACE, service_state, socket_clients, walk_services
+from .collect import CONSOLE_NAMESPACE, owns, service_state, socket_clients, walk_services
 
 __all__ = ["MetricsService", "observe_shutdown", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing",
            "time_items"]
@@ -253,7 +253,7 @@ class MetricsService(Service):
         inc()
 
     def _on_crash(self, sender: Any, action: str = "", **_: Any) -> None:
-        if sender is self.runtime or any(s is sender for s in walk_services(self.runtime)):
+        if owns(self.runtime, sender):
             self.crashes.labels(sender.name).inc()
             if action == "restart":
                 self.restarts.labels(sender.name).inc()

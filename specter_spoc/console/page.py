@@ -3,7 +3,8 @@
 All under the console rule (default ``/_spoc/console``):
 
 ==========================================  ====================================
-``GET  <rule>``                             the page (plain HTML, no build step)
+``GET  <rule>``                             the page (plain HTML, no build step);
+                                            JSON pointers to the API for non-browsers
 ``GET  <rule>/static/<file>``               its script, style, Socket.IO client
 ``GET  <rule>/api/snapshot``                every process's snapshot (what the
                                             page and ``specter-spoc top`` show)
@@ -34,6 +35,7 @@ from .live import ConsoleService
 __all__ = ["console_blueprint", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).parent / "static"
+_STATIC_FILES = frozenset({"console.js", "console.css", "socket.io.min.js"})
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -86,6 +88,11 @@ def console_blueprint(console: ConsoleService, rule: str) -> Blueprint:
 
     @blueprint.route("", methods=["GET"], strict_slashes=False)
     def page() -> Response:
+        if request.accept_mimetypes.best_match(["text/html", "application/json"]) != "text/html":
+            # not a browser: say where the data is (JSON, like every other /_spoc answer)
+            base = blueprint.url_prefix or ""
+            return jsonify({"console": base, "needs_token": not auth.open, "api": {
+                "snapshot": f"{base}/api/snapshot", "tree": f"{base}/api/tree", "queues": f"{base}/api/queues"}})
         html = (STATIC_DIR / "console.html").read_text(encoding="utf-8")
         html = html.replace("{{RULE}}", blueprint.url_prefix or "").replace(
             "{{NEEDS_TOKEN}}", "false" if auth.open else "true")
@@ -95,6 +102,8 @@ def console_blueprint(console: ConsoleService, rule: str) -> Blueprint:
 
     @blueprint.route("/static/<path:filename>", methods=["GET"])
     def static(filename: str) -> Response:
+        if filename not in _STATIC_FILES:
+            return _error(f"no console file {filename!r}; the console serves {', '.join(sorted(_STATIC_FILES))}", 404)
         return send_from_directory(STATIC_DIR, filename, max_age=0)
 
     @blueprint.route("/api/snapshot", methods=["GET"])

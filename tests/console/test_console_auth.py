@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 import socketio
 
 from specter_spoc.console import ConsoleConfigError, console_settings_from_config
@@ -54,6 +55,15 @@ def test_production_console_refuses_clients_without_the_token(console_server: An
 def test_development_console_is_open_and_answers_bad_requests_with_4xx(console_server: Any) -> None:
     with console_server(METRICS="0") as server:
         assert server.api("/snapshot").status_code == 200
+        index = requests.get(server.url + "/_spoc/console", headers={"Accept": "application/json"}, timeout=5)
+        assert index.json()["api"]["snapshot"] == "/_spoc/console/api/snapshot"
+        page = requests.get(server.url + "/_spoc/console", headers={"Accept": "text/html"}, timeout=5)
+        assert page.headers["Content-Type"].startswith("text/html") and "frame-ancestors 'none'" in \
+            page.headers["Content-Security-Policy"]
+        missing = requests.get(server.url + "/_spoc/console/static/../auth.py", timeout=5)
+        assert missing.status_code == 404
+        assert requests.get(server.url + "/_spoc/console/static/nope.js", timeout=5).json()["error"].startswith(
+            "no console file")
         missing = server.api("/services/nope/restart", method="POST")
         assert missing.status_code == 404 and "flaky" in missing.json()["error"]
         assert server.api("/queues/flaky/purge", method="POST").status_code == 400  # not a QueueService
@@ -61,12 +71,22 @@ def test_development_console_is_open_and_answers_bad_requests_with_4xx(console_s
                          headers={"Content-Type": "application/json"})
         assert bad.status_code == 400 and "JSON" in bad.json()["error"]
         assert server.api("/queues/jobs/dead?count=abc").status_code == 400
+        # an unhandled error in one of the app's views is among the last errors, masked
+        assert requests.get(server.url + "/boom", timeout=5).status_code == 500
+        errors = server.api("/snapshot").json()["processes"][0]["errors"]
+        assert [e["source"] for e in errors] == ["console_app"]
+        assert "Exception on /boom" in errors[0]["message"] and "hunter2" not in str(errors)
+        assert "RuntimeError: the database said no (password=********)" in errors[0]["message"]
 
 
 def test_settings_decide_what_is_installed() -> None:
     dev = console_settings_from_config({}, "development")
     assert dev.console and not dev.metrics and dev.rule == "/_spoc/console"
     assert not console_settings_from_config({}, "production").console  # off unless configured
+    assert not console_settings_from_config({}, "test").console  # test suites get no console unless asked
+    assert console_settings_from_config({"CONSOLE_ENABLED": True}, "test").token is None  # open in test mode
+    with pytest.raises(ConsoleConfigError, match="staging mode but CONSOLE_TOKEN"):
+        console_settings_from_config({"CONSOLE_ENABLED": "1"}, "staging")
     with pytest.raises(ConsoleConfigError, match="CONSOLE_TOKEN"):
         console_settings_from_config({"CONSOLE_ENABLED": True}, "production")
     prod = console_settings_from_config({"CONSOLE_ENABLED": "true", "CONSOLE_TOKEN": TOKEN,

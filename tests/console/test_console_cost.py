@@ -1,9 +1,12 @@
-"""The console costs nothing while nobody watches: no per-request hook, no
-bus tap, no greenlet; the first console client brings the tap and the pusher,
-the last one leaving takes them away, and shutdown joins everything."""
+"""The console in one process: it costs nothing while nobody watches (no
+per-request hook, no bus tap, no greenlet; the first console client brings
+the tap and the pusher, the last one leaving takes them away, shutdown joins
+everything), refuses to run unguarded in production, and keeps working when
+its Redis is unreachable."""
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any, Iterator, Tuple
 
 import gevent
@@ -15,7 +18,7 @@ from geventwebsocket.handler import WebSocketHandler
 
 from specter_spoc import QueueService, boot
 from specter_spoc.console import ConsoleConfigError, install_console
-from tests.contrib.redis.redis_helpers import wait_until
+from tests.contrib.redis.redis_helpers import free_port, wait_until
 
 
 class Jobs(QueueService):
@@ -92,5 +95,21 @@ def test_production_console_needs_credentials() -> None:
             assert http.get("/_spoc/console").status_code == 200  # the page itself holds no data
         with pytest.raises(ConsoleConfigError, match="already installed"):
             install_console(runtime, token="another-token-123")
+    finally:
+        runtime.shutdown()
+
+
+def test_unreachable_redis_leaves_the_console_showing_this_process(caplog: Any) -> None:
+    app = Flask("no_redis_app")
+    runtime = boot(app, SocketIO(app, async_mode="gevent"), install_signals=False)
+    try:
+        url = f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"  # nothing listens there
+        install_console(runtime, redis_url=url, interval=0.05)
+        with app.test_client() as http:
+            for _ in range(3):
+                view = http.get("/_spoc/console/api/snapshot").get_json()
+                assert [p["process"]["pid"] for p in view["processes"]] == [os.getpid()]
+        warnings = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+        assert len(warnings) == 1 and "s3cret-pw" not in warnings[0] and "********" in warnings[0]
     finally:
         runtime.shutdown()

@@ -94,6 +94,10 @@ def create_app() -> Flask:
         jobs.release.set()
         return {"released": True}
 
+    @app.get("/boom")
+    def boom() -> Any:
+        raise RuntimeError("the database said no (password=hunter2)")
+
     @app.post("/crash")
     def crash() -> Any:
         flaky.spawn(flaky.boom, label="boom")
