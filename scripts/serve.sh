@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install specter_spoc with the example's extras into .venv, then serve the
-# blog platform example on its embedded defaults (SQLite, in-process bus and
-# queues). Usage: bash scripts/serve.sh [--host 127.0.0.1] [--port 5000] [--demo]
+# blog platform example with `specter-spoc run` on its embedded defaults
+# (SQLite under examples/blog_platform/var/, migrated on the first run; the
+# in-process bus and queues).
+# Usage: bash scripts/serve.sh [--demo] [--host 127.0.0.1] [--port 5000] [other `specter-spoc run` options]
+#   --demo   create the demo users alice and bob (password demo-password) and a few posts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -9,4 +12,12 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q -e '.[example]'
-exec .venv/bin/python examples/blog_platform/main.py "$@"
+args=()
+for arg in "$@"; do
+    if [ "$arg" = "--demo" ]; then
+        export BLOG_DEMO=true
+    else
+        args+=("$arg")
+    fi
+done
+exec .venv/bin/specter-spoc run --project examples/blog_platform ${args[@]+"${args[@]}"}

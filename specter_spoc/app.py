@@ -24,7 +24,9 @@ from gevent.event import Event
 from .lifecycle.service import Service
 from .lifecycle.teardown import triggers
 from .runtime import EXTENSION_KEY, BootError, Runtime
+from .console import ConsoleConfigError, console_settings_from_config
 from .web.controller import Controller
+from .web.ingress import socket_limits
 from .web.security import GENERATE_KEY_HINT, secret_key_problem
 
 __all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD"]
@@ -180,6 +182,10 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     if origins == "*" and proj.mode == "production":
         logger.warning("CORS_ALLOWED_ORIGINS='*': any web page may open Socket.IO connections to this app")
     payload_limit = int(app.config.get("SOCKETIO_MAX_PAYLOAD") or DEFAULT_SOCKET_MAX_PAYLOAD)
+    try:
+        limits = socket_limits(app.config)
+    except ValueError as exc:
+        raise BootError(str(exc)) from None
     options: Dict[str, Any] = {
         "async_mode": "gevent",
         "cors_allowed_origins": origins if origins else None,
@@ -193,6 +199,10 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     health = app.config.get("HEALTH_ENDPOINT")
     if health is None and proj.mode != "production":
         health = "/_spoc/health"
+    try:  # the console and metrics settings, checked before anything starts
+        console = console_settings_from_config(app.config, proj.mode)
+    except ConsoleConfigError as exc:
+        raise BootError(str(exc)) from None
     services: List[Service] = []
     if app.config.get("BUS_SHARED_EVENTS") or app.config.get("QUEUE_BACKEND"):
         # Redis bus bridge / durable queue backend (specter_spoc.contrib.redis.settings)
@@ -204,6 +214,12 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     # one setting, two limits: the ingress answers an error ack just below the
     # size at which Engine.IO drops the connection (its packet framing counts too)
     runtime.socket_ingress.max_payload_bytes = int(payload_limit * 0.95)
+    runtime.socket_ingress.configure(**limits)
+    try:
+        console.install(runtime)  # the live console (development default) and /metrics
+    except BaseException:
+        runtime.shutdown()
+        raise
     return app
 
 
@@ -227,66 +243,32 @@ def _http_error_as_json(exc: Any) -> Any:
 
 
 # ---------------------------------------------------------------- serving
-def _listener(host: str, port: int) -> Any:
-    """A listening socket with TCP_NODELAY, which accepted sockets inherit:
-    pywsgi writes headers and body separately, and with Nagle's algorithm the
-    body waits for a delayed ACK (~40 ms per keep-alive request)."""
-    from gevent import socket as gsocket
-
-    family = gsocket.AF_INET6 if ":" in host else gsocket.AF_INET
-    sock = gsocket.socket(family, gsocket.SOCK_STREAM)
-    try:
-        sock.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
-        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _handler_class() -> Any:
-    """gevent-websocket's handler when installed (the ``gunicorn`` extra),
-    else pywsgi's: Engine.IO then serves websockets through simple-websocket."""
-    try:
-        from geventwebsocket.handler import WebSocketHandler
-        return WebSocketHandler
-    except ImportError:
-        from gevent.pywsgi import WSGIHandler
-        return WSGIHandler
-
-
 def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None,
-          log: Any = None) -> None:
-    """Serve a booted app on gevent's WSGI server until SIGTERM or SIGINT,
-    then shut the runtime down (clients get the final event) and stop the
-    server.
+          listener: Optional[Any] = None, log: Optional[Any] = None) -> None:
+    """Serve a booted app on gevent's WSGI server (websockets through
+    simple-websocket, or gevent-websocket when installed) until SIGTERM or
+    SIGINT, then shut the runtime down (clients get the final event) and
+    stop the server.
 
     Call ``gevent.monkey.patch_all()`` first, as ``specter-spoc run`` does.
-    ``ready`` (an Event) is set once the server listens; the bound port is
-    then ``ready.port`` when ``ready`` accepts attributes. ``log`` is the
-    access log (a logger or file; None: no access log).
+    ``ready`` (an Event) is set once the server listens; ``listener`` is an
+    already bound socket (host and port are then unused); ``log`` a logger
+    for the access log (none by default).
     """
     import signal
 
-    from gevent.pywsgi import WSGIServer
+    from .web.devserver import listen, make_server
 
     runtime: Runtime = app.extensions[EXTENSION_KEY]
-    listener = _listener(host, port)
-    server = WSGIServer(listener, app, handler_class=_handler_class(), log=log)
+    server = make_server(listener if listener is not None else listen(host, port), app, log=log)
     stop = Event()
     resume = triggers.suspend_signals()  # this loop handles SIGTERM/SIGINT while it runs
     watchers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)]
     try:
         server.start()
-        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, host, server.server_port,
-                    app.config.get("SPOC_MODE", "?"))
+        logger.info("serving %s on http://%s:%d (mode %s)", runtime.name, server.server_host,
+                    server.server_port, app.config.get("SPOC_MODE", "?"))
         if ready is not None:
-            try:
-                ready.port = server.server_port
-            except AttributeError:
-                pass
             ready.set()
         stop.wait()
     finally:

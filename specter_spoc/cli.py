@@ -1,7 +1,13 @@
-"""The ``specter-spoc`` command line, also available as ``flask spoc``.
+"""The ``specter-spoc`` command line, and ``flask spoc`` for a Flask app.
 
-Commands (each takes ``--project PATH`` (default: ``$SPECTER_SPOC_PROJECT``
-or the current folder), ``--mode``, ``--strict/--lenient`` and ``--debug``):
+``specter-spoc [--project PATH] [--mode M] [--strict/--lenient] [--debug] COMMAND``
+acts on the project folder (default ``$SPECTER_SPOC_PROJECT`` or the current
+folder); the shared options are also accepted after the command name.
+``flask --app wsgi:create_app spoc COMMAND`` is a Flask ``AppGroup`` acting
+on the app ``--app``/``FLASK_APP`` names: its runtime and project, not
+whatever project sits in the working directory.
+
+Commands:
 
 - ``check``: print every diagnostic with its code; exit 1 on errors, else 0
   (``--boot`` also boots the app once, catching duplicate routes and
@@ -9,10 +15,10 @@ or the current folder), ``--mode``, ``--strict/--lenient`` and ``--debug``):
 - ``apps``, ``components``, ``settings`` (secrets masked), ``routes``
   (HTTP rules and Socket.IO events of the booted app): listings, ``--json``
   for machine-readable output;
-- ``run``: serve the project on gevent with websockets (monkey-patches first),
-  ``--host`` (127.0.0.1) and ``--port`` (5000);
-- ``new app NAME``: scaffold ``apps/NAME`` (metadata, models, services and a
-  working controller).
+- ``run``: serve on gevent with websockets (monkey-patches first), print the
+  URL, log with timestamps, reload on changes with ``--reload``;
+- ``new project NAME`` / ``new app NAME``: scaffold a working project or app,
+  tests included.
 
 A configuration that cannot be loaded (bad spoc.toml, INSTALLED_APPS not a
 list, an app that cannot be imported in strict mode, a bad plugin URI, a
@@ -23,18 +29,28 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 import click
 
+if TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+
+    from .project.project import Project
+
 #: environment variable naming the default project folder
 PROJECT_ENV = "SPECTER_SPOC_PROJECT"
-#: exit status for configuration that cannot be loaded / booted
+#: exit status for configuration that cannot be loaded / booted, or a taken port
 EXIT_CONFIG = 2
+#: exit status of a ``--reload`` child that must not be restarted
+EXIT_NO_RESTART = 4
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ConfigurationError(click.ClickException):
@@ -46,34 +62,145 @@ class ConfigurationError(click.ClickException):
         click.echo(f"specter-spoc: {self.format_message()}", err=True)
 
 
-class _Options:
-    def __init__(self, project: str, mode: Optional[str], strict: Optional[bool], debug: bool) -> None:
-        self.project = project
-        self.mode = mode
-        self.strict = strict
-        self.debug = debug
+# ------------------------------------------------------------ shared context
+class Session:
+    """What every command needs, built from the shared options: where the
+    project comes from (a folder, or the Flask app of ``flask spoc``), and
+    how to load it, boot it and report failures."""
+
+    def __init__(self) -> None:
+        self.project: str = "."
+        self.project_given = False
+        self.mode: Optional[str] = None
+        self.strict: Optional[bool] = None
+        self.debug = False
+
+    @property
+    def flask_info(self) -> Any:
+        """Flask's ScriptInfo under ``flask spoc``, else ``None``."""
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or "flask.cli" not in sys.modules:
+            return None
+        from flask.cli import ScriptInfo
+        return ctx.find_object(ScriptInfo)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn load/boot failures into one message and exit status 2."""
+        from .project.diagnostics import DiagnosticError
+        from .project.importer import ImportFailure
+
+        try:
+            yield
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except DiagnosticError as exc:
+            self._traceback()
+            body = "\n".join(d.format() for d in (exc.errors or exc.diagnostics))
+            raise ConfigurationError(f"{exc.summary}:\n{body}") from None
+        except ImportFailure as exc:
+            self._traceback()
+            raise ConfigurationError(f"{exc}. Fix the import, or run with --debug for the traceback.") from None
+        except Exception as exc:
+            self._traceback()
+            hint = "" if self.debug else " (run with --debug for the traceback)"
+            raise ConfigurationError(f"{type(exc).__name__}: {exc}{hint}") from None
+
+    def _traceback(self) -> None:
+        if self.debug:
+            traceback.print_exc()
+
+    @contextmanager
+    def loaded(self, *, raise_on_error: bool = True) -> Iterator["Project"]:
+        """The project, closed afterwards (under ``flask spoc``: the app's
+        project, which the app keeps)."""
+        if self.flask_info is not None:
+            app = self.flask_app()
+            project = app.extensions["specter_spoc"].project
+            if project is None:
+                raise ConfigurationError(f"the Flask app {app.name!r} was booted without a project "
+                                         f"(boot(app, socketio) with no project=); this command lists a "
+                                         f"project's contents: boot it with create_app(PATH) or project=PATH.")
+            try:
+                yield project
+            finally:
+                app.extensions["specter_spoc"].shutdown()  # the command ends the app flask loaded for it
+            return
+        from .project.loader import load_project
+
+        with self.errors(), _quiet_project_log():
+            project = load_project(self.project, mode=self.mode, strict=self.strict,
+                                   raise_on_error=raise_on_error)
+        try:
+            yield project
+        finally:
+            project.close()
+
+    @contextmanager
+    def booted(self, project: "Project") -> Iterator["Flask"]:
+        """The project's app, booted, and shut down afterwards."""
+        if self.flask_info is not None:
+            app = self.flask_app()
+        else:
+            from .app import create_app
+
+            with self.errors(), _quiet_project_log():
+                app = create_app(project)
+        try:
+            yield app
+        finally:
+            app.extensions["specter_spoc"].shutdown()
+
+    def flask_app(self) -> "Flask":
+        """The app ``flask --app`` names, which must carry a specter_spoc runtime."""
+        info = self.flask_info
+        if self.project_given:
+            raise click.UsageError("under `flask spoc` the project is the app's (--app / FLASK_APP); drop "
+                                   "--project, or use `specter-spoc --project PATH ...`.")
+        with self.errors():
+            app = info.load_app()
+        if "specter_spoc" not in app.extensions:
+            raise ConfigurationError(f"the Flask app {app.name!r} (--app / FLASK_APP) has no specter_spoc runtime "
+                                     f"(app.extensions['specter_spoc']); build it with specter_spoc's "
+                                     f"create_app(PATH) or call boot(app, socketio, project=PATH).")
+        return app  # type: ignore[no-any-return]
 
 
-def _project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or (isinstance(value, bool) and name == "debug" and not value):
+            return
+        session = ctx.ensure_object(Session)
+        setattr(session, name, value)
+        if name == "project" and ctx.get_parameter_source(param.name or "") not in (
+                click.core.ParameterSource.DEFAULT, None):
+            session.project_given = True
+    return callback
+
+
+def shared_options(fn: F, *, on_group: bool = False) -> F:
+    """``--project``, ``--mode``, ``--strict/--lenient``, ``--debug``: on the
+    group (with the defaults) and on every command (overriding the group's)."""
     from .project.config import MODES
 
     options = [
-        click.option("--project", "project", envvar=PROJECT_ENV, default=".", show_default=True,
-                     type=click.Path(file_okay=True, dir_okay=True),
+        click.option("--project", envvar=PROJECT_ENV if on_group else None, default="." if on_group else None,
+                     show_default=on_group, type=click.Path(file_okay=True, dir_okay=True),
+                     expose_value=False, callback=_store("project"),
                      help=f"Project folder (or settings module); default ${PROJECT_ENV} or the current folder."),
-        click.option("--mode", type=click.Choice(MODES), default=None,
-                     help="Override SPOC_MODE / spoc.toml's mode."),
-        click.option("--strict/--lenient", "strict", default=None,
+        click.option("--mode", type=click.Choice(MODES), default=None, expose_value=False,
+                     callback=_store("mode"), help="Override SPOC_MODE / spoc.toml's mode."),
+        click.option("--strict/--lenient", "strict", default=None, expose_value=False, callback=_store("strict"),
                      help="Fail on any error (default in production) or skip broken apps."),
-        click.option("--debug", is_flag=True, default=False, help="Show tracebacks."),
+        click.option("--debug", is_flag=True, default=False, expose_value=False, callback=_store("debug"),
+                     help="Show tracebacks."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _opts(project: str, mode: Optional[str], strict: Optional[bool], debug: bool) -> _Options:
-    return _Options(project, mode, strict, debug)
+pass_session = click.make_pass_decorator(Session, ensure=True)
 
 
 @contextmanager
@@ -88,42 +215,7 @@ def _quiet_project_log() -> Iterator[None]:
         log.setLevel(previous)
 
 
-@contextmanager
-def _config_errors(debug: bool) -> Iterator[None]:
-    """Turn load/boot failures into one message and exit status 2."""
-    from .project.diagnostics import DiagnosticError
-    from .project.importer import ImportFailure
-
-    try:
-        yield
-    except (click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except DiagnosticError as exc:
-        if debug:
-            traceback.print_exc()
-        errors = exc.errors or exc.diagnostics
-        body = "\n".join(d.format() for d in errors)
-        raise ConfigurationError(f"{exc.summary}:\n{body}") from None
-    except ImportFailure as exc:
-        if debug:
-            traceback.print_exc()
-        raise ConfigurationError(f"{exc}. Fix the import, or run with --debug for the traceback.") from None
-    except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        name = type(exc).__name__
-        hint = "" if debug else " (run with --debug for the traceback)"
-        raise ConfigurationError(f"{name}: {exc}{hint}") from None
-
-
-def _load(opts: _Options, *, raise_on_error: bool = True) -> Any:
-    from .project.loader import load_project
-
-    with _quiet_project_log():
-        return load_project(opts.project, mode=opts.mode, strict=opts.strict, raise_on_error=raise_on_error)
-
-
-def _report_diagnostics(project: Any) -> None:
+def _report_diagnostics(project: "Project") -> None:
     """Lenient-mode problems, on stderr, before a listing."""
     for diag in project.diagnostics:
         click.echo(diag.format(), err=True)
@@ -133,172 +225,147 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
 
 
+def _state(project: "Project") -> str:
+    return f"mode {project.mode}, {'strict' if project.strict else 'lenient'}"
+
+
 # ------------------------------------------------------------------ commands
 @click.command("check")
-@_project_options
+@shared_options
 @click.option("--boot", "with_boot", is_flag=True,
               help="Also boot the app and shut it down (finds duplicate routes, failing services...).")
-def check_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, with_boot: bool) -> None:
+@pass_session
+def check_command(session: Session, with_boot: bool) -> None:
     """Print diagnostics; exit 1 when there are errors."""
-    opts = _opts(project, mode, strict, debug)
-    with _config_errors(debug):
-        proj = _load(opts, raise_on_error=False)
-    try:
-        for diag in proj.diagnostics:
+    with session.loaded(raise_on_error=False) as project:
+        for diag in project.diagnostics:
             click.echo(diag.format())
-        errors, warnings = len(proj.errors), len(proj.warnings)
-        if with_boot and not errors:
+        errors, warnings = len(project.errors), len(project.warnings)
+        if with_boot and not errors and session.flask_info is None:
+            _monkey_patch()  # booting runs the app's greenlets (and e.g. a Redis listener) as a server would
             try:
                 with _quiet_project_log():
-                    app = _boot_app(proj)
-                app.extensions["specter_spoc"].shutdown()
+                    from .app import create_app
+                    create_app(project).extensions["specter_spoc"].shutdown()
             except Exception as exc:
-                if debug:
-                    traceback.print_exc()
+                session._traceback()
                 click.echo(f"boot failed: {type(exc).__name__}: {exc}")
                 errors += 1
-        state = "strict" if proj.strict else "lenient"
         if errors or warnings:
-            click.echo(f"{errors} error(s), {warnings} warning(s) in {proj.base_dir} "
-                       f"(mode {proj.mode}, {state}).")
+            click.echo(f"{errors} error(s), {warnings} warning(s) in {project.base_dir} ({_state(project)}).")
         else:
-            click.echo(f"No problems found in {proj.base_dir} (mode {proj.mode}, {state}, "
-                       f"{len(proj.installed_apps)} apps).")
-    finally:
-        proj.close()
+            click.echo(f"No problems found in {project.base_dir} ({_state(project)}, "
+                       f"{len(project.installed_apps)} apps).")
     if errors:
         raise click.exceptions.Exit(1)
 
 
 @click.command("apps")
-@_project_options
+@shared_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def apps_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, as_json: bool) -> None:
+@pass_session
+def apps_command(session: Session, as_json: bool) -> None:
     """List installed apps in boot order, and skipped apps with the reason."""
-    with _config_errors(debug):
-        proj = _load(_opts(project, mode, strict, debug))
-    try:
+    with session.loaded() as project:
         if as_json:
-            _emit_json({"mode": proj.mode, "apps": [a.describe() for a in proj.apps],
-                        "skipped": dict(proj.skipped_apps)})
+            _emit_json({"mode": project.mode, "apps": [a.describe() for a in project.apps],
+                        "skipped": dict(project.skipped_apps)})
             return
-        _report_diagnostics(proj)
-        click.echo(f"mode {proj.mode} ({'strict' if proj.strict else 'lenient'}), {len(proj.apps)} app(s):")
-        for index, info in enumerate(proj.apps, 1):
+        _report_diagnostics(project)
+        click.echo(f"mode {project.mode} ({'strict' if project.strict else 'lenient'}), {len(project.apps)} app(s):")
+        for index, info in enumerate(project.apps, 1):
             deps = ", ".join(info.depends_on) or "-"
             click.echo(f"{index:>3}. {info.name:<16} module={info.module} depends_on={deps} "
                        f"url_prefix={info.url_prefix or '-'} modules={','.join(info.modules) or '-'} "
                        f"source={info.source}")
-        for name, reason in proj.skipped_apps.items():
+        for name, reason in project.skipped_apps.items():
             click.echo(f"  skipped {name}: {reason}")
-    finally:
-        proj.close()
 
 
 @click.command("components")
-@_project_options
+@shared_options
 @click.option("--type", "type_name", default=None, help="Only this component type (e.g. services).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def components_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool,
-                       type_name: Optional[str], as_json: bool) -> None:
+@pass_session
+def components_command(session: Session, type_name: Optional[str], as_json: bool) -> None:
     """List registered components by type (``<app>.<Name>``)."""
-    with _config_errors(debug):
-        proj = _load(_opts(project, mode, strict, debug))
-    try:
-        types = list(proj.components.types)
+    with session.loaded() as project:
+        types = list(project.components.types)
         if type_name is not None:
-            resolved = proj.components.resolve_type(type_name)
+            resolved = project.components.resolve_type(type_name)
             if resolved is None:
                 raise ConfigurationError(f"no component type {type_name!r}; known types: {', '.join(types)}.")
             types = [resolved]
-        lifecycle = {name for name, _ in proj.lifecycle_components()}
+        lifecycle = {name for name, _ in project.lifecycle_components()}
         data: Dict[str, List[Dict[str, Any]]] = {}
         for kind in types:
-            data[kind] = [{"name": name, "object": repr(proj.components.info(kind, name).obj),
-                           "meta": dict(proj.components.info(kind, name).meta),
-                           "booted_by_runtime": name in lifecycle}
-                          for name in proj.components.of_type(kind)]
+            data[kind] = []
+            for name in project.components.of_type(kind):
+                info = project.components.info(kind, name)
+                if info is not None:
+                    data[kind].append({"name": name, "object": repr(info.obj), "meta": dict(info.meta),
+                                       "booted_by_runtime": name in lifecycle})
         if as_json:
             _emit_json(data)
             return
-        _report_diagnostics(proj)
+        _report_diagnostics(project)
         for kind, rows in data.items():
             click.echo(f"{kind} ({len(rows)}):")
             for row in rows:
-                meta = f" {row['meta']}" if row["meta"] else ""
+                extra = {k: v for k, v in row["meta"].items() if k != "type"}  # the heading names the type
+                meta = f" {extra}" if extra else ""
                 booted = " [booted]" if row["booted_by_runtime"] else ""
                 click.echo(f"  {row['name']}: {row['object']}{meta}{booted}")
-    finally:
-        proj.close()
 
 
 @click.command("settings")
-@_project_options
+@shared_options
 @click.option("--env", "with_env", is_flag=True, help="Also show the variables read from .env.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def settings_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, with_env: bool,
-                     as_json: bool) -> None:
+@pass_session
+def settings_command(session: Session, with_env: bool, as_json: bool) -> None:
     """Show the settings (secret-looking values masked)."""
-    with _config_errors(debug):
-        proj = _load(_opts(project, mode, strict, debug))
-    try:
-        settings = proj.masked_settings()
-        dotenv = proj.masked_dotenv() if with_env else None
+    with session.loaded() as project:
+        settings = project.masked_settings()
+        dotenv = project.masked_dotenv() if with_env else None
         if as_json:
-            _emit_json({"mode": proj.mode, "strict": proj.strict, "settings_file": str(proj.settings_file),
+            _emit_json({"mode": project.mode, "strict": project.strict, "settings_file": str(project.settings_file),
                         "settings": settings, **({"dotenv": dotenv} if dotenv is not None else {})})
             return
-        _report_diagnostics(proj)
-        click.echo(f"# {proj.settings_file} (mode {proj.mode}, {'strict' if proj.strict else 'lenient'})")
+        _report_diagnostics(project)
+        click.echo(f"# {project.settings_file} ({_state(project)})")
         for key in sorted(settings):
             click.echo(f"{key} = {settings[key]!r}")
         if dotenv is not None:
             click.echo("# .env")
             for key in sorted(dotenv):
                 click.echo(f"{key}={dotenv[key]}")
-    finally:
-        proj.close()
-
-
-def _boot_app(proj: Any) -> Any:
-    from .app import create_app
-
-    return create_app(proj)
 
 
 @click.command("routes")
-@_project_options
+@shared_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def routes_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, as_json: bool) -> None:
+@pass_session
+def routes_command(session: Session, as_json: bool) -> None:
     """Boot the app, list its HTTP routes and Socket.IO events, shut it down."""
-    with _config_errors(debug):
-        proj = _load(_opts(project, mode, strict, debug))
-    try:
-        with _config_errors(debug):
-            app = _boot_app(proj)
-        runtime = app.extensions["specter_spoc"]
-        try:
-            routes = [{"rule": rule.rule, "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
-                       "endpoint": rule.endpoint} for rule in app.url_map.iter_rules()]
-            routes.sort(key=lambda r: (r["rule"], r["methods"]))
-            events = _socket_events(runtime, app)
-        finally:
-            runtime.shutdown()
-        if as_json:
-            _emit_json({"routes": routes, "events": events})
-            return
-        _report_diagnostics(proj)
-        width = max((len(",".join(r["methods"])) for r in routes), default=6)
-        for row in routes:
-            click.echo(f"{','.join(row['methods']):<{width}}  {row['rule']:<40} {row['endpoint']}")
-        for event in events:
-            click.echo(f"{'SOCKET':<{width}}  {event['event']:<40} namespace={event['namespace']} "
-                       f"subscribers={event['subscribers']}")
-    finally:
-        proj.close()
+    with session.loaded() as project, session.booted(project) as app:
+        routes = [{"rule": rule.rule, "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
+                   "endpoint": rule.endpoint} for rule in app.url_map.iter_rules()]
+        routes.sort(key=lambda r: (r["rule"], r["methods"]))
+        events = _socket_events(app.extensions["specter_spoc"], app)
+    if as_json:
+        _emit_json({"routes": routes, "events": events})
+        return
+    _report_diagnostics(project)
+    width = max((len(",".join(r["methods"])) for r in routes), default=6)
+    for row in routes:
+        click.echo(f"{','.join(row['methods']):<{width}}  {row['rule']:<40} {row['endpoint']}")
+    for event in events:
+        click.echo(f"{'SOCKET':<{width}}  {event['event']:<40} namespace={event['namespace']} "
+                   f"subscribers={event['subscribers']}")
 
 
-def _socket_events(runtime: Any, app: Any) -> List[Dict[str, Any]]:
+def _socket_events(runtime: Any, app: "Flask") -> List[Dict[str, Any]]:
     events: List[Dict[str, Any]] = []
     ingress = getattr(runtime, "socket_ingress", None)
     seen = set()
@@ -315,24 +382,96 @@ def _socket_events(runtime: Any, app: Any) -> List[Dict[str, Any]]:
     return events
 
 
+# ----------------------------------------------------------------------- run
 @click.command("run")
-@_project_options
+@shared_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
-def run_command(project: str, mode: Optional[str], strict: Optional[bool], debug: bool, host: str, port: int) -> None:
-    """Serve the project on gevent (HTTP + websockets) until SIGTERM/SIGINT."""
-    _monkey_patch()
-    with _config_errors(debug):
-        proj = _load(_opts(project, mode, strict, debug))
-    try:
-        _report_diagnostics(proj)
-        with _config_errors(debug):
-            app = _boot_app(proj)
-        from .app import serve
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port (0: a free one; the URL printed says which).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                                               case_sensitive=False), default=None,
+              help="Root log level (default INFO, or what the LOGGING setting says).")
+@click.option("--reload", "reload", is_flag=True, default=False,
+              help="Restart when a source or config file changes (development mode only).")
+@pass_session
+def run_command(session: Session, host: str, port: int, log_level: Optional[str], reload: bool) -> None:
+    """Serve on gevent (HTTP + websockets) until SIGTERM/SIGINT."""
+    from .web import devserver
 
-        serve(app, host=host, port=port)
+    _monkey_patch()
+    devserver.configure_logging(log_level)
+    inherited = devserver.inherited_listener()
+    if reload and inherited is None:
+        raise click.exceptions.Exit(_run_reloader(session, host, port))
+    try:
+        listener = inherited if inherited is not None else devserver.listen(host, port)
+    except devserver.PortInUseError as exc:
+        click.echo(f"specter-spoc run: {exc.strerror}", err=True)
+        raise click.exceptions.Exit(EXIT_CONFIG) from None
+    try:
+        _serve(session, listener, log_level, reloading=inherited is not None)
     finally:
-        proj.close()
+        listener.close()
+
+
+def _serve(session: Session, listener: Any, log_level: Optional[str], *, reloading: bool) -> None:
+    from .app import serve
+    from .web import devserver
+
+    with session.loaded() as project:
+        _report_diagnostics(project)
+        if reloading and project.mode != "development":
+            click.echo(f"specter-spoc run: --reload is for development; the project runs in mode {project.mode} "
+                       f"(pass --mode development, or drop --reload)", err=True)
+            raise click.exceptions.Exit(EXIT_NO_RESTART)
+        logging_config = getattr(project.settings, "LOGGING", None)
+        if logging_config:
+            with session.errors():
+                devserver.configure_logging(log_level, logging_config)
+        with session.booted(project) as app:
+            restart: List[str] = []
+            if reloading:
+                def request_restart(paths: List[str]) -> None:
+                    restart.extend(paths)
+                    click.echo(f" * {paths[0]} changed, restarting", err=True)
+                    os.kill(os.getpid(), __import__("signal").SIGTERM)  # serve() shuts down cleanly
+                devserver.watch_and_restart([Path(project.base_dir)], request_restart)
+            if not reloading:
+                url = devserver.url_of(listener)
+                click.echo(f" * specter-spoc serving {app.name!r} on {url} "
+                           f"(mode {project.mode}; CTRL+C to stop)", err=True)
+                console = app.extensions.get("specter_spoc.console")
+                if console is not None:
+                    click.echo(f" * runtime console: {url.rstrip('/')}{console.rule}", err=True)
+            serve(app, listener=listener, log=devserver.access_logger(project.mode))
+    if restart:
+        raise click.exceptions.Exit(devserver.RELOAD_EXIT)
+
+
+def _run_reloader(session: Session, host: str, port: int) -> int:
+    """The watching parent of ``run --reload``: binds once (same URL across
+    restarts, a taken port reported here), then runs the server as a child."""
+    from .web import devserver
+
+    try:
+        listener = devserver.listen(host, port)
+    except devserver.PortInUseError as exc:
+        click.echo(f"specter-spoc run: {exc.strerror}", err=True)
+        return EXIT_CONFIG
+    root = Path(session.project)
+    roots = [root if root.is_dir() else root.parent]
+    if session.flask_info is not None:
+        argv = [sys.executable, "-m", "flask", *sys.argv[1:]]
+    else:
+        argv = [sys.executable, "-m", "specter_spoc.cli", *sys.argv[1:]]
+    click.echo(f" * specter-spoc serving on {devserver.url_of(listener)}, restarting when files under "
+               f"{', '.join(str(r.resolve()) for r in roots)} change (CTRL+C to stop)", err=True)
+    try:
+        code = devserver.run_with_reloader(argv, listener, roots, final_codes=(EXIT_NO_RESTART,),
+                                           echo=lambda line: click.echo(f" * {line}", err=True))
+    finally:
+        listener.close()
+    return EXIT_CONFIG if code == EXIT_NO_RESTART else code
 
 
 def _monkey_patch() -> None:
@@ -342,83 +481,27 @@ def _monkey_patch() -> None:
         monkey.patch_all()
 
 
-# ----------------------------------------------------------------- scaffold
-_SCAFFOLD: Dict[str, str] = {
-    "__init__.py": '''"""The {name} app."""
-from specter_spoc.project import AppConfig
-
-app = AppConfig(
-    name="{name}",
-    url_prefix="/{name}",
-    depends_on=[],
-    description="{title} app",
-)
-''',
-    "models.py": '''"""{title} models: plain data, registered as components."""
-from __future__ import annotations
-
-import dataclasses
-
-from specter_spoc.project import model
-
-
-@model
-@dataclasses.dataclass
-class {cls}Item:
-    id: int
-    title: str
-''',
-    "services.py": '''"""{title} services: state and background work, started and stopped by the runtime."""
-from __future__ import annotations
-
-from typing import Any, Dict
-
-from specter_spoc import Service
-from specter_spoc.project import service
-
-
-@service
-class {cls}Store(Service):
-    """Keeps the app's items; registered in the runtime as "{name}.store"."""
-
-    def __init__(self) -> None:
-        super().__init__("{name}.store", {{"items": []}})
-
-    def add(self, title: str) -> Dict[str, Any]:
-        item = {{"id": len(self.state["items"]) + 1, "title": title}}
-        self.set_state({{"items": [*self.state["items"], item]}})
-        return item
-''',
-    "controllers.py": '''"""{title} controllers: HTTP routes and Socket.IO events under one lifecycle."""
-from __future__ import annotations
-
-from specter_spoc import Controller, expect_json, registry
-from specter_spoc.project import controller
-
-
-@controller
-class {cls}Controller(Controller):
-    name = "{name}"
-
-    def build_routes(self, router):
-        @router.route("/", methods=["GET"])
-        def index():
-            return {{"app": "{name}", "items": registry.resolve("{name}.store").state["items"]}}
-
-        @router.route("/", methods=["POST"])
-        def create():
-            data = expect_json()
-            return registry.resolve("{name}.store").add(str(data.get("title", ""))), 201
-
-    def build_events(self, handler):
-        handler.on("{name}:ping", lambda data=None: {{"pong": True}})
-''',
-}
-
-
+# ------------------------------------------------------------------ scaffold
 @click.group("new")
 def new_group() -> None:
-    """Scaffold project parts."""
+    """Scaffold a project or an app (tests included)."""
+
+
+@new_group.command("project")
+@click.argument("name")
+@click.option("--app", "app_name", default="core", show_default=True, help="Name of the first app.")
+@click.option("--into", "parent", default=".", show_default=True,
+              type=click.Path(file_okay=False, dir_okay=True), help="Folder to create the project in.")
+def new_project_command(name: str, app_name: str, parent: str) -> None:
+    """Create NAME/ with settings, spoc.toml, .env.example, wsgi.py, tests and one app."""
+    from .scaffold import ScaffoldError, new_project
+
+    try:
+        created = new_project(Path(parent), name, app_name=app_name)
+    except ScaffoldError as exc:
+        raise ConfigurationError(str(exc)) from None
+    click.echo(f"created {created}/")
+    click.echo(f"next: cd {created} && specter-spoc check && python -m pytest && specter-spoc run --reload")
 
 
 @new_group.command("app")
@@ -426,49 +509,68 @@ def new_group() -> None:
 @click.option("--project", "project", envvar=PROJECT_ENV, default=".", show_default=True,
               type=click.Path(file_okay=False, dir_okay=True), help="Project folder.")
 def new_app_command(name: str, project: str) -> None:
-    """Create apps/NAME with __init__.py, models.py, services.py and controllers.py."""
-    if not name.isidentifier() or not name.islower():
-        raise ConfigurationError(f"app name {name!r} must be a lower-case Python identifier, e.g. 'orders'.")
-    root = Path(project)
-    if not root.is_dir():
-        raise ConfigurationError(f"project folder {project!r} does not exist; pass --project PATH.")
-    target = root / "apps" / name
-    if target.exists():
-        raise ConfigurationError(f"{target} already exists; choose another name or remove it.")
-    target.mkdir(parents=True)
-    cls = "".join(part.capitalize() for part in name.split("_"))
-    title = name.replace("_", " ").capitalize()
-    for filename, template in _SCAFFOLD.items():
-        (target / filename).write_text(template.format(name=name, cls=cls, title=title))
-    click.echo(f"created {target}/ ({', '.join(_SCAFFOLD)})")
+    """Create apps/NAME (metadata, models, services, controllers) and tests/test_NAME.py."""
+    from .scaffold import ScaffoldError, new_app
+
+    try:
+        created = new_app(Path(project), name)
+    except ScaffoldError as exc:
+        raise ConfigurationError(str(exc)) from None
+    click.echo(f"created {', '.join(str(p) for p in created)}")
     click.echo(f'next: add "{name}" to INSTALLED_APPS in your settings, then run: specter-spoc check')
 
 
-# --------------------------------------------------------------------- groups
-_COMMANDS = (check_command, apps_command, components_command, settings_command, routes_command, run_command,
-             new_group)
+# -------------------------------------------------------------------- groups
+#: every command, on both groups (``cli_live`` adds its own through ``add_commands``)
+COMMANDS: List[click.Command] = [check_command, apps_command, components_command, settings_command,
+                                 routes_command, run_command, new_group]
 
 
 @click.group("specter-spoc")
 @click.version_option(package_name="specter-spoc", prog_name="specter-spoc")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """specter_spoc: check, inspect, scaffold and serve a SPOC-style project."""
+    ctx.ensure_object(Session)
 
 
-@click.group("spoc")
-def flask_group() -> None:
-    """specter_spoc project commands (same as the specter-spoc console script)."""
+cli = shared_options(cli, on_group=True)
 
 
-for _command in _COMMANDS:
+def _flask_group() -> click.Group:
+    from flask.cli import AppGroup
+
+    @click.group("spoc", cls=AppGroup)
+    def flask_group() -> None:
+        """specter_spoc commands for the app --app / FLASK_APP names."""
+
+    return flask_group
+
+
+flask_group = _flask_group()
+
+
+def add_commands(*commands: click.Command) -> None:
+    """Register commands on both ``specter-spoc`` and ``flask spoc``."""
+    for command in commands:
+        cli.add_command(command)
+        flask_group.add_command(command)
+
+
+add_commands(*COMMANDS)
+
+from .console.commands import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a running app
+
+for _command in LIVE_COMMANDS:
     cli.add_command(_command)
     flask_group.add_command(_command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point. ``run`` monkey-patches before anything else."""
+    """Console-script entry point. Commands that boot the app (``run``,
+    ``check --boot``) monkey-patch before anything else is imported."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["run"]:
+    if "run" in args or "--boot" in args:
         _monkey_patch()
     cli.main(args=args, prog_name="specter-spoc")
 

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
 from gevent.event import Event
 
+from ._masking import install_log_masking
 from .lifecycle.owner import Owner, format_exc, kill_and_join
 from .lifecycle.service import Service
 from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
@@ -187,6 +189,21 @@ class Runtime:
         """The project's settings (secrets masked in its repr), or None."""
         return self.project.settings if self.project is not None else None
 
+    @property
+    def components(self) -> Any:
+        """SPOC's ``framework.components``: ``runtime.components.services``
+        (or ``.service``, any case) is ``{"app.Name": obj}``; None without a project."""
+        return self.project.components if self.project is not None else None
+
+    @property
+    def plugins(self) -> Mapping[str, Mapping[str, Any]]:
+        """SPOC's ``framework.plugins``: ``runtime.plugins[group][uri]`` is the
+        loaded plugin object (read-only; empty without a project)."""
+        if self.project is None:
+            return MappingProxyType({})
+        return MappingProxyType({group: MappingProxyType(dict(items))
+                                 for group, items in self.project.plugins.items()})
+
     def _debug(self) -> bool:
         return bool(self._app is not None and self._app.debug)
 
@@ -226,6 +243,11 @@ class Runtime:
             with self._scope.activate():
                 child.start()
         return self
+
+    def _adopt_task(self, task: Any) -> None:
+        if isinstance(task, Greenlet):
+            task.spoc_label = f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120]
+            self._life.adopt_greenlet(task)
 
     def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
               **kwargs: Any) -> Greenlet:
@@ -346,8 +368,15 @@ class Runtime:
                 self.registry.provide("service_manager", self, owner=self, replace=True)
                 self.registry.provide("runtime", self, owner=self, replace=True)
                 self.registry.provide(INGRESS_KEY, self._ingress, owner=self, replace=True)
+                # secrets (passwords in URLs) never reach a log line while this app runs
+                self._life.push(install_log_masking(), "log masking")
                 if self._socketio is not None:
                     self._ingress.attach(self._socketio)
+                    self._life.push(sio.own_background_tasks(self._socketio, self._adopt_task),
+                                    "Engine.IO background tasks")
+                    monitor = sio.message_queue_monitor(self._socketio)
+                    if monitor is not None and self.get_service(monitor.name) is None:
+                        self.register_service(monitor)
                 self._warn_duplicate_events()
                 self._start_pending()
                 if self._socketio is not None:
@@ -370,7 +399,7 @@ class Runtime:
         """Start registered services not started yet, by (priority, registration
         order). Repeats, because starting one (e.g. the project's hooks) may
         register more; those start in the same boot."""
-        attempted: set = set()
+        attempted: Set[int] = set()
         while True:
             pending = [(s.priority, i, s) for i, s in enumerate(self._services) if id(s) not in attempted]
             if not pending:
@@ -485,9 +514,7 @@ class Runtime:
                 if self._connections is not None:
                     connections = self._connections
                     self._step("waiting for requests in flight", lambda: self._wait_in_flight(connections, deadline))
-                wait_events = getattr(self._ingress, "wait_idle", None)
-                if wait_events is not None:
-                    self._step("waiting for socket events in flight", lambda: wait_events(deadline))
+                self._step("waiting for socket events in flight", lambda: self._wait_events(deadline))
                 self._step("disconnecting Socket.IO clients", lambda: sio.disconnect_clients(self._socketio, deadline))
                 self._step("stopping Socket.IO background tasks", lambda: sio.stop_background_tasks(self._socketio))
                 self._stop_parts(deadline)
@@ -502,6 +529,16 @@ class Runtime:
             self._state = _STOPPED
             done.set()
         logger.info("runtime %r shut down", self.name)
+
+    def _wait_events(self, deadline: float) -> None:
+        """Socket handlers already running finish before anything stops
+        (new events are refused meanwhile by the draining gate)."""
+        while self._ingress.in_flight() > 0:
+            if time.monotonic() >= deadline:
+                self._life.report_straggler(f"{self._ingress.in_flight()} socket event(s) still running "
+                                            "at the deadline")
+                return
+            gevent.sleep(0.005)
 
     def _wait_in_flight(self, connections: ConnectionTracker, deadline: float) -> None:
         if not connections.wait_idle(deadline):

@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+# Property tests: in CI (CI=true, as .ci/run runs) the same cases every run,
+# so a red build is reproducible; locally, failures are saved in
+# .hypothesis/examples and replayed first on the next run.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(".hypothesis/examples"), deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+#: fixtures that start a real server (gunicorn, redis-server, the dev server):
+#: every test using one is marked ``e2e``; tests starting one inline carry the mark themselves
+SERVER_FIXTURES = frozenset({"gunicorn_server", "redis_server", "redis_server_with_password", "redis_with_password",
+                             "cluster", "worker_processes", "blog_server", "spoc_live_server"})
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") is None and not SERVER_FIXTURES.isdisjoint(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ LAYERS: List[Set[str]] = [
     {"project"},                                    # SPOC-style projects (config, apps, components)
     {"contrib", "console"},                         # Redis scale-out, live console and metrics
     {"app"},                                        # boot(), create_app(), serve(): joins them all
-    {"spoc"},                                       # SPOC compatibility front (Framework, workers)
-    {"cli", "cli_live", "testing"},                 # entry points: console script, pytest plugin
+    {"spoc", "scaffold"},                           # SPOC compatibility front; project scaffolding
+    {"cli", "testing"},                             # entry points: console script, pytest plugin
 ]
 RANK: Dict[str, int] = {name: level for level, names in enumerate(LAYERS) for name in names}
 
@@ -38,11 +38,24 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _type_checking_only(tree: ast.AST) -> Set[int]:
+    """ids of import nodes inside ``if TYPE_CHECKING:`` (never run)."""
+    skip: Set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
+            skip.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skip
+
+
 def _imports(path: Path) -> List[Tuple[str, int]]:
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skip = _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]

@@ -10,11 +10,11 @@ EXPECTED = {
     "offload", "OffloadError",
     "Controller", "Handler", "SocketIngress", "Router", "route",
     "HTTPError", "json_endpoint", "expect_json", "require_fields",
-    "boot", "Runtime", "ServiceManager", "BootError",
+    "boot", "Runtime", "ServiceManager", "BootError", "create_app", "serve", "load_project",
     "Store", "create_store", "Model", "create_model", "Cache", "create_cache",
     "Schema", "Field", "SchemaError", "Outcome", "Operation", "OperationError",
     "EventBus", "bus", "Registry", "SPECTERRegistry", "registry", "Scope", "current_scope", "signals",
-    "__version__",
+    "SPECTER_COMPAT", "__version__",
 }
 
 # SPECTER 0.1.2's __all__: every one of these must exist here, with the same kind of object

@@ -28,9 +28,9 @@ class Recorder(Service):
         self.log.append(f"stop {self.name}")
 
 
-def test_start_in_priority_then_registration_order_and_stop_in_reverse(spoc_app) -> None:
+def test_start_in_priority_then_registration_order_and_stop_in_reverse(spoc_app_factory) -> None:
     log: List[str] = []
-    _, _, runtime = spoc_app(services=[Recorder("a", log), Recorder("b", log, priority=10),
+    _, _, runtime = spoc_app_factory(services=[Recorder("a", log), Recorder("b", log, priority=10),
                                        Recorder("c", log), Recorder("d", log, priority=10)])
     assert log == ["start b", "start d", "start a", "start c"]
     runtime.shutdown()
@@ -49,7 +49,7 @@ def test_failed_start_rolls_back_in_reverse_and_names_the_service() -> None:
     assert "specter_spoc" not in app.extensions
 
 
-def test_two_apps_have_separate_runtimes_buses_and_registries(spoc_app) -> None:
+def test_two_apps_have_separate_runtimes_buses_and_registries(spoc_app_factory) -> None:
     heard: List[str] = []
 
     class Listener(Service):
@@ -57,8 +57,8 @@ def test_two_apps_have_separate_runtimes_buses_and_registries(spoc_app) -> None:
             self.listen("ping", lambda data: heard.append(f"{self.name}:{data}"))
             registry.provide("me", self.name)
 
-    app1, _, rt1 = spoc_app(services=[Listener("one")])
-    app2, _, rt2 = spoc_app(services=[Listener("two")])
+    app1, _, rt1 = spoc_app_factory(services=[Listener("one")])
+    app2, _, rt2 = spoc_app_factory(services=[Listener("two")])
     assert rt1.scope is not rt2.scope and rt1.bus is not rt2.bus
     with app1.app_context():
         bus.emit("ping", "x")
@@ -69,7 +69,7 @@ def test_two_apps_have_separate_runtimes_buses_and_registries(spoc_app) -> None:
     assert app1.extensions["specter_spoc"] is rt1 and app2.extensions["specter_spoc"] is rt2
 
 
-def test_owned_greenlets_run_inside_the_app_context(spoc_app) -> None:
+def test_owned_greenlets_run_inside_the_app_context(spoc_app_factory) -> None:
     seen: List[str] = []
 
     class UsesApp(Service):
@@ -90,16 +90,16 @@ def test_owned_greenlets_run_inside_the_app_context(spoc_app) -> None:
     assert seen[0] == "ctx_app" and "marked" in seen
 
 
-def test_register_after_boot_starts_immediately(spoc_app) -> None:
+def test_register_after_boot_starts_immediately(spoc_app_factory) -> None:
     log: List[str] = []
-    _, _, runtime = spoc_app()
+    _, _, runtime = spoc_app_factory()
     runtime.register_service(Recorder("late", log))
     assert log == ["start late"] and runtime.registry.require("late").running
 
 
-def test_registry_holds_runtime_ingress_and_services(spoc_app) -> None:
+def test_registry_holds_runtime_ingress_and_services(spoc_app_factory) -> None:
     log: List[str] = []
-    _, _, runtime = spoc_app(services=[Recorder("svc", log)])
+    _, _, runtime = spoc_app_factory(services=[Recorder("svc", log)])
     assert runtime.registry.require("service_manager") is runtime
     assert runtime.registry.require("socket_ingress") is runtime.socket_ingress
     assert runtime.registry.require("svc").name == "svc"
@@ -119,8 +119,8 @@ def test_shutdown_is_idempotent_and_context_manager_shuts_down() -> None:
     assert ServiceManager is Runtime
 
 
-def test_draining_answers_503_everywhere(spoc_app) -> None:
-    app, _, runtime = spoc_app()
+def test_draining_answers_503_everywhere(spoc_app_factory) -> None:
+    app, _, runtime = spoc_app_factory()
 
     @app.get("/plain")
     def plain() -> str:
@@ -138,12 +138,12 @@ def test_draining_answers_503_everywhere(spoc_app) -> None:
     runtime.draining = False
 
 
-def test_health_aggregates_and_endpoint_hides_errors(spoc_app) -> None:
+def test_health_aggregates_and_endpoint_hides_errors(spoc_app_factory) -> None:
     class Crashy(Service):
         def on_start(self) -> None:
             self.spawn(lambda: 1 / 0)
 
-    app, _, runtime = spoc_app(services=[Crashy("crashy")], health_endpoint="/_spoc/health")
+    app, _, runtime = spoc_app_factory(services=[Crashy("crashy")], health_endpoint="/_spoc/health")
     gevent.sleep(0.01)
     health = runtime.health()
     assert health["status"] == "ok" and health["services"]["crashy"]["crashes"] == 1
@@ -156,21 +156,21 @@ def test_health_aggregates_and_endpoint_hides_errors(spoc_app) -> None:
     assert app.test_client().get("/_spoc/health").status_code == 503
 
 
-def test_escalation_to_the_runtime_degrades_health(spoc_app) -> None:
+def test_escalation_to_the_runtime_degrades_health(spoc_app_factory) -> None:
     class Escalates(Service):
         supervision = "escalate"
 
         def on_start(self) -> None:
             self.spawn(lambda: [][0])
 
-    _, _, runtime = spoc_app(services=[Escalates("esc")])
+    _, _, runtime = spoc_app_factory(services=[Escalates("esc")])
     gevent.sleep(0.01)
     health = runtime.health()
     assert health["status"] == "degraded" and "esc: IndexError" in health["escalations"][0]
 
 
-def test_bad_registrations_are_clear_type_errors(spoc_app) -> None:
-    _, _, runtime = spoc_app()
+def test_bad_registrations_are_clear_type_errors(spoc_app_factory) -> None:
+    _, _, runtime = spoc_app_factory()
     with pytest.raises(TypeError, match="Instantiate your class"):
         runtime.register_service(Service)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Controller instance"):
@@ -182,13 +182,13 @@ def test_bad_registrations_are_clear_type_errors(spoc_app) -> None:
         runtime.register_service(Service("dup"))
 
 
-def test_booting_the_same_app_twice_is_refused(spoc_app) -> None:
-    app, socketio, _ = spoc_app()
+def test_booting_the_same_app_twice_is_refused(spoc_app_factory) -> None:
+    app, socketio, _ = spoc_app_factory()
     with pytest.raises(BootError, match="already has a runtime"):
         boot(app, socketio)
 
 
-def test_duplicate_route_across_controllers_is_a_boot_error(spoc_app) -> None:
+def test_duplicate_route_across_controllers_is_a_boot_error(spoc_app_factory) -> None:
     class A(Controller):
         name = "a"
 
@@ -210,7 +210,7 @@ def test_not_under_gunicorn_means_no_role() -> None:
     assert gunicorn_role() is None
 
 
-def test_handlers_are_set_up_after_services_and_torn_down_first(spoc_app) -> None:
+def test_handlers_are_set_up_after_services_and_torn_down_first(spoc_app_factory) -> None:
     log: List[str] = []
 
     class H(Handler):
@@ -226,7 +226,7 @@ def test_handlers_are_set_up_after_services_and_torn_down_first(spoc_app) -> Non
         def on_teardown(self) -> None:
             log.append("handler teardown")
 
-    app, socketio, runtime = spoc_app(services=[Recorder("svc", log)], handlers=[H()])
+    app, socketio, runtime = spoc_app_factory(services=[Recorder("svc", log)], handlers=[H()])
     client = socketio.test_client(app)
     assert client.emit("hello", 1, callback=True) == {"hi": 1}
     client.disconnect()

@@ -34,9 +34,9 @@ class Hangs(Logged):
         gevent.sleep(60)
 
 
-def test_hanging_on_stop_is_cut_by_the_shared_deadline(spoc_app, caplog) -> None:
+def test_hanging_on_stop_is_cut_by_the_shared_deadline(spoc_app_factory, caplog) -> None:
     log: List[str] = []
-    _, _, runtime = spoc_app(services=[Logged("a", log), Hangs("hangs", log), Logged("c", log)],
+    _, _, runtime = spoc_app_factory(services=[Logged("a", log), Hangs("hangs", log), Logged("c", log)],
                              shutdown_timeout=0.5)
     started = time.monotonic()
     with caplog.at_level(logging.ERROR):
@@ -63,7 +63,7 @@ def test_unreachable_dependency_fails_boot_clearly_and_leaves_nothing() -> None:
     assert log == ["start first", "stop first"]
 
 
-def test_optional_service_failure_degrades_but_serves(spoc_app) -> None:
+def test_optional_service_failure_degrades_but_serves(spoc_app_factory) -> None:
     log: List[str] = []
 
     class Cache(Service):
@@ -72,7 +72,7 @@ def test_optional_service_failure_degrades_but_serves(spoc_app) -> None:
         def on_start(self) -> None:
             raise ConnectionRefusedError("redis at 127.0.0.1:1 refused")
 
-    app, _, runtime = spoc_app(services=[Logged("db", log), Cache("cache"), Logged("api", log)],
+    app, _, runtime = spoc_app_factory(services=[Logged("db", log), Cache("cache"), Logged("api", log)],
                                health_endpoint="/health")
     assert runtime.booted and log == ["start db", "start api"]
     health = runtime.health()
@@ -96,7 +96,7 @@ class _Slow(Service):
         self.log.append(f"stop {self.name}")
 
 
-def test_a_queue_worker_slow_to_die_does_not_stop_shutdown_halfway(spoc_app) -> None:
+def test_a_queue_worker_slow_to_die_does_not_stop_shutdown_halfway(spoc_app_factory) -> None:
     from gevent.event import Event as GEvent
 
     from specter_spoc import QueueService
@@ -120,7 +120,7 @@ def test_a_queue_worker_slow_to_die_does_not_stop_shutdown_halfway(spoc_app) -> 
 
     log: List[str] = []
     queue = Stubborn("stubborn")
-    _, _, runtime = spoc_app(services=[_Slow("first", log), queue, _Slow("last", log)], shutdown_timeout=2)
+    _, _, runtime = spoc_app_factory(services=[_Slow("first", log), queue, _Slow("last", log)], shutdown_timeout=2)
     queue.enqueue("a")
     queue.enqueue("b")
     gevent.sleep(0)
@@ -134,7 +134,7 @@ def test_a_queue_worker_slow_to_die_does_not_stop_shutdown_halfway(spoc_app) -> 
     gevent.sleep(0.05)
 
 
-def test_shutdown_called_from_a_queue_handler_neither_hangs_nor_leaves_the_worker(spoc_app) -> None:
+def test_shutdown_called_from_a_queue_handler_neither_hangs_nor_leaves_the_worker(spoc_app_factory) -> None:
     from gevent.event import Event as GEvent
 
     from specter_spoc import QueueService
@@ -149,7 +149,7 @@ def test_shutdown_called_from_a_queue_handler_neither_hangs_nor_leaves_the_worke
             handled.set()
 
     queue = Stopper("stopper")
-    _, _, runtime = spoc_app(services=[queue])
+    _, _, runtime = spoc_app_factory(services=[queue])
     started = time.monotonic()
     queue.enqueue("stop please")
     assert handled.wait(2)
@@ -174,7 +174,7 @@ def test_a_blocking_on_start_fails_boot_naming_the_service() -> None:
     assert time.monotonic() - started < 2.0
 
 
-def test_an_on_stop_catching_everything_cannot_hold_shutdown_past_the_deadline(spoc_app) -> None:
+def test_an_on_stop_catching_everything_cannot_hold_shutdown_past_the_deadline(spoc_app_factory) -> None:
     from gevent.event import Event as GEvent
 
     release = GEvent()
@@ -190,7 +190,7 @@ def test_an_on_stop_catching_everything_cannot_hold_shutdown_past_the_deadline(s
                     pass
 
     log: List[str] = []
-    _, _, runtime = spoc_app(services=[_Slow("before", log), Bare("bare")], shutdown_timeout=1.0)
+    _, _, runtime = spoc_app_factory(services=[_Slow("before", log), Bare("bare")], shutdown_timeout=1.0)
     started = time.monotonic()
     runtime.shutdown()
     assert time.monotonic() - started < 2.0
@@ -199,7 +199,7 @@ def test_an_on_stop_catching_everything_cannot_hold_shutdown_past_the_deadline(s
     gevent.sleep(0.05)
 
 
-def test_health_says_stopped_after_shutdown_and_handlers_keep_specter_shape(spoc_app) -> None:
+def test_health_says_stopped_after_shutdown_and_handlers_keep_specter_shape(spoc_app_factory) -> None:
     from specter_spoc import Handler
 
     class Chat(Handler):
@@ -209,19 +209,19 @@ def test_health_says_stopped_after_shutdown_and_handlers_keep_specter_shape(spoc
         def on_say(self, data: object = None) -> None:
             return None
 
-    _, _, runtime = spoc_app(handlers=[Chat()])
+    _, _, runtime = spoc_app_factory(handlers=[Chat()])
     assert runtime.health()["handlers"] == {"chat": {"registered": True}}
     runtime.shutdown()
     health = runtime.health()
     assert health["status"] == "stopped" and health["handlers"] == {"chat": {"registered": False}}
 
 
-def test_a_raising_service_health_is_reported_not_raised(spoc_app) -> None:
+def test_a_raising_service_health_is_reported_not_raised(spoc_app_factory) -> None:
     class Broken(Service):
         def health(self) -> dict:
             raise RuntimeError("no health for you")
 
-    _, _, runtime = spoc_app(services=[Broken("broken")])
+    _, _, runtime = spoc_app_factory(services=[Broken("broken")])
     report = runtime.health()
     assert report["services"]["broken"] == {"status": "error", "error": "no health for you"}
     assert report["status"] == "degraded"

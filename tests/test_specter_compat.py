@@ -68,7 +68,7 @@ def test_readme_controller_and_boot_example() -> None:
         client = socketio.test_client(app)
         assert client.emit("item_created", {}, callback=True) == {"ok": True}
         client.disconnect()
-        assert registry.resolve("service_manager") is None  # outside the app: the default scope
+        assert registry.resolve("service_manager") is manager  # one runtime booted: plain code sees it, as in SPECTER
         with app.app_context():
             assert registry.require("service_manager") is manager
             assert registry.require("polling").name == "polling"

@@ -7,6 +7,14 @@ Run from this folder (or pass ``--chdir examples/blog_platform``)::
 
 gunicorn's gevent workers monkey-patch before they import this module; do
 not use ``--preload`` (specter_spoc refuses to boot in the master process).
+
+It is also the app of the ``flask`` command, e.g. for the migrations::
+
+    flask --app wsgi:create_app db upgrade       # apply them (SQLite does it at boot by itself)
+    flask --app wsgi:create_app db migrate -m "add tags"   # after changing a model
+
+The one import from specter_spoc below is the only place the example names
+where ``create_app`` lives.
 """
 from __future__ import annotations
 

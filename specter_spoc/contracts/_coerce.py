@@ -9,9 +9,12 @@ not numbers a payload may carry.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 Coercer = Callable[[Any], Any]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Invalid(Exception):
@@ -49,8 +52,89 @@ def describe(value: object, limit: int = 60) -> str:
     return kind(value)
 
 
+def lone_surrogate(text: str) -> int:
+    """Index of the first lone UTF-16 surrogate (U+D800-U+DFFF) in ``text``,
+    or -1. JSON may carry them (``"\\ud800"``) but they are not text: UTF-8
+    cannot encode them, so SQLite, hashing or any ``encode()`` fails later.
+    O(1) for ASCII text."""
+    if text.isascii():
+        return -1
+    found = _SURROGATE.search(text)
+    return -1 if found is None else found.start()
+
+
+def may_hold_surrogates(raw: Any) -> bool:
+    """Cheap pre-check on undecoded JSON (``bytes`` or ``str``): False means
+    the decoded value cannot hold a lone surrogate (ASCII without a single
+    backslash, so no ``\\uD800`` escape either), True means look closer with
+    :func:`find_lone_surrogate`. Two C-level scans (``find`` is a memchr),
+    microseconds even for 200 KB; a regex would cost a hundred times more."""
+    if isinstance(raw, str):
+        return raw.find("\\") >= 0 or not raw.isascii()
+    if isinstance(raw, (bytes, bytearray)):
+        return raw.find(b"\\") >= 0 or not raw.isascii()
+    return True
+
+
+def holds_lone_surrogate(value: Any) -> bool:
+    """True when a string or dict key anywhere in the decoded JSON ``value``
+    holds a lone surrogate. Iterative (any depth); per string it costs an
+    O(1) ``isascii()`` unless the string is non-ASCII, so a 200 KB string
+    costs what a short one does."""
+    stack = [value]
+    search = _SURROGATE.search
+    while stack:
+        item = stack.pop()
+        kind_ = type(item)
+        if kind_ is str:
+            if not item.isascii() and search(item) is not None:
+                return True
+        elif kind_ is dict:
+            for key in item:
+                if type(key) is str and not key.isascii() and search(key) is not None:
+                    return True
+            stack.extend(item.values())
+        elif kind_ is list or kind_ is tuple:
+            stack.extend(item)
+        elif isinstance(item, str):  # a str subclass
+            if search(item) is not None:
+                return True
+        elif isinstance(item, (dict, list, tuple)):
+            stack.append(dict(item) if isinstance(item, dict) else list(item))
+    return False
+
+
+def find_lone_surrogate(value: Any, path: str = "") -> Optional[str]:
+    """The path (``"title"``, ``"tags[2]"``, ``"meta.note"``) of the first
+    string, or dict key, in a decoded JSON value holding a lone surrogate;
+    None when there is none. Walks iteratively: any depth is fine."""
+    if not holds_lone_surrogate(value):
+        return None
+    stack: List[Tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if lone_surrogate(item) >= 0:
+                return where or "(the value)"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                name = key if isinstance(key, str) else repr(key)
+                child_path = f"{where}.{name}" if where else name
+                if isinstance(key, str) and lone_surrogate(key) >= 0:
+                    return (f"{where}." if where else "") + ascii(key)[1:-1] + " (the key)"
+                stack.append((child, child_path))
+        elif isinstance(item, (list, tuple)):
+            for index in range(len(item) - 1, -1, -1):
+                stack.append((item[index], f"{where}[{index}]"))
+    return None
+
+
 def to_str(value: Any) -> str:
     if isinstance(value, str):
+        position = lone_surrogate(value)
+        if position >= 0:
+            raise Invalid(f"must be text without lone UTF-16 surrogates, got {ascii(value[position])} at "
+                          f"position {position}: send UTF-8 text (escaped surrogates only as valid pairs)")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid(f"must be a string, got {kind(value)}")

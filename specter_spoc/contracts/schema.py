@@ -9,7 +9,8 @@ required ones, and report what was wrong. A :class:`Schema` does it once:
   at once (``outcome.errors`` / ``outcome.meta['errors']``, keyed by path such
   as ``items[2].name``), not just the first;
 * :meth:`Schema.require` returns the clean dict or raises :class:`SchemaError`
-  (nothing else), which the web layer answers with HTTP 400 listing the fields.
+  (nothing else), an :class:`~specter_spoc.contracts.errors.HTTPError` that
+  the web layer answers with HTTP 400 listing the fields.
 
 Schemas nest: ``Field(AddressSchema)`` is an object validated by another
 schema and ``Field([ItemSchema])`` (or ``Field(list, item=ItemSchema)``) a list
@@ -25,6 +26,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from . import _coerce
 from ._coerce import Invalid, describe, kind
+from .errors import HTTPError
 from .outcome import Outcome
 
 logger = logging.getLogger("specter_spoc.schema")
@@ -71,44 +73,43 @@ class FieldNames(Set):
         return f"FieldNames({list(self._names)!r})"
 
 
-class SchemaError(ValueError):
+class SchemaError(HTTPError, ValueError):
     """Raised by :meth:`Schema.require` when a payload is invalid.
 
+    It is an :class:`HTTPError` with status 400 and payload
+    ``{'errors': errors}``, because SPECTER's ``Schema.require`` raises
+    ``HTTPError``: ``except HTTPError`` (SPECTER code) and ``except
+    SchemaError`` both catch it, and a JSON route answers it with
+    ``{"error": message, "errors": {...}}`` and 400. It is also a
+    ``ValueError`` (bad input), as it always was here.
+
     ``message`` is one readable sentence; ``errors`` maps every bad field (by
-    path) to its message; ``field`` names the first bad field. ``status`` is
-    400 and ``payload`` is ``{'errors': errors}``, so an HTTP layer can answer
-    with it directly.
+    path) to its message; ``field`` names the first bad field.
 
     Example::
 
         try:
             clean = schema.require(data)
         except SchemaError as exc:
-            return {"error": exc.message, "errors": exc.errors}, exc.status
+            return {"error": exc.message, "errors": exc.errors}, exc.status_code
     """
-
-    status = 400
 
     def __init__(self, message: str, *, field: Optional[str] = None,
                  errors: Optional[Dict[str, str]] = None) -> None:
-        super().__init__(message)
-        self.message = str(message)
-        self.field = field
         if errors is None:
-            errors = {field: self.message} if field is not None else {}
+            errors = {field: str(message)} if field is not None else {}
+        super().__init__(str(message), 400, payload={"errors": dict(errors)})
+        self.field = field
         self.errors: Dict[str, str] = dict(errors)
 
     @property
-    def status_code(self) -> int:
-        return self.status
-
-    @property
-    def payload(self) -> Dict[str, Any]:
-        return {"errors": dict(self.errors)}
+    def status(self) -> int:
+        """The HTTP status (400); the same as ``status_code``."""
+        return self.status_code
 
     def to_dict(self) -> Dict[str, Any]:
         """The same shape as a failed ``Outcome.to_dict()``."""
-        return {"errors": dict(self.errors), "ok": False, "status": self.status,
+        return {"errors": dict(self.errors), "ok": False, "status": self.status_code,
                 "error": self.message, "value": None}
 
 

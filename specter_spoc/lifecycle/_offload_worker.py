@@ -17,7 +17,7 @@ import signal
 import struct
 import sys
 import traceback
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, Optional, Tuple
 
 _HEADER = struct.Struct(">Q")
 
@@ -45,11 +45,13 @@ def _write_frame(stream: BinaryIO, message: Any) -> None:
     stream.flush()
 
 
-def _error_reply(exc: BaseException, where: str) -> tuple:
+def _error_reply(exc: BaseException, where: str) -> Tuple[Any, ...]:
     text = traceback.format_exc()
+    payload: Optional[bytes]
     try:
-        payload: Optional[bytes] = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.loads(payload)
+        encoded = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(encoded)  # only send what the parent can rebuild
+        payload = encoded
     except Exception:
         payload = None
     return ("error", payload, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), text, where)

@@ -32,7 +32,9 @@ import pickle
 import struct
 import sys
 from contextvars import ContextVar
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from .._validate import check_int, check_seconds
 
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
@@ -67,7 +69,7 @@ def _describe(fn: Any) -> str:
     return f"{module}.{name}"
 
 
-def _encode_call(fn: Callable[..., Any], args: tuple, kwargs: Dict[str, Any]) -> bytes:
+def _encode_call(fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bytes:
     if not callable(fn):
         raise TypeError(f"offload(): fn must be callable, got {type(fn).__name__}: {fn!r}.")
     target = getattr(fn, "func", fn)  # functools.partial
@@ -116,7 +118,7 @@ class _Worker:
         stdin.write(frame)
         stdin.flush()
 
-    def receive(self) -> Optional[tuple]:
+    def receive(self) -> Optional[Tuple[Any, ...]]:
         stdout: Any = self.proc.stdout
         header = stdout.read(_HEADER.size)
         if len(header) < _HEADER.size:
@@ -125,7 +127,8 @@ class _Worker:
         body = stdout.read(size)
         if len(body) < size:
             return None
-        return pickle.loads(body)
+        reply: Tuple[Any, ...] = pickle.loads(body)
+        return reply
 
     def close(self, timeout: float) -> None:
         """Ask the child to exit (EOF), then kill it; always reap it."""
@@ -185,14 +188,8 @@ class ProcessPool:
                  close_timeout: float = 2.0) -> None:
         if size is None:
             size = max(1, min(4, os.cpu_count() or 1))
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise TypeError(f"ProcessPool {name!r}: size must be an int, got {size!r}.")
-        if size < 1:
-            raise ValueError(f"ProcessPool {name!r}: size must be >= 1, got {size}.")
-        if isinstance(close_timeout, bool) or not isinstance(close_timeout, (int, float)) \
-                or close_timeout <= 0:
-            raise ValueError(f"ProcessPool {name!r}: close_timeout must be seconds > 0, "
-                             f"got {close_timeout!r}.")
+        size = check_int(size, f"ProcessPool {name!r}: size", 1)
+        close_timeout = check_seconds(close_timeout, f"ProcessPool {name!r}: close_timeout")
         self.name = name
         self.size = size
         self.close_timeout = float(close_timeout)
@@ -308,7 +305,7 @@ class ProcessPool:
         return f"<ProcessPool {self.name!r} {state}>"
 
 
-def _rebuild_error(reply: tuple, fn: Any, pid: int) -> BaseException:
+def _rebuild_error(reply: Tuple[Any, ...], fn: Any, pid: int) -> BaseException:
     _, payload, type_name, message, text, where = reply
     exc: Optional[BaseException] = None
     if payload is not None:
@@ -333,9 +330,9 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
 
         digest = offload_pool(self).run(slow_digest, data)
     """
-    pool = getattr(owner, _POOL_ATTR, None)
-    if pool is not None and not pool.closed:
-        return pool
+    existing: Optional[ProcessPool] = getattr(owner, _POOL_ATTR, None)
+    if existing is not None and not existing.closed:
+        return existing
     add_cleanup = getattr(owner, "add_cleanup", None)
     if not callable(add_cleanup):
         raise TypeError(f"offload_pool(): owner must be a Service (something with add_cleanup()), "

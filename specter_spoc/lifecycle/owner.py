@@ -31,6 +31,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Tupl
 import gevent
 from gevent import Greenlet, getcurrent
 
+from .._masking import mask_text
+
 __all__ = ["Owner", "OwnerState", "release_for", "RELEASE_METHODS", "Stoppable", "format_exc"]
 
 logger = logging.getLogger("specter_spoc.owner")
@@ -58,8 +60,9 @@ class Stoppable(Protocol):
 
 
 def format_exc(exc: BaseException) -> str:
-    """``"TypeName: message"`` for reports (health, logs)."""
-    text = str(exc)
+    """``"TypeName: message"`` for reports (health, logs), with secrets such
+    as passwords in URLs masked: reports reach health endpoints and logs."""
+    text = mask_text(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

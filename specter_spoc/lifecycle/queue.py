@@ -27,26 +27,25 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional
 
 import gevent
-from gevent import Greenlet, GreenletExit, getcurrent
+from gevent import Greenlet
 from gevent.queue import Empty, Full, JoinableQueue
 
 from .._validate import check_int, check_seconds
 from .backoff import backoff_delay
-from .offload import bind_offload_owner, offload_pool
+from .offload import offload_pool
 from .owner import RUNNING, STARTING, format_exc
 from .queue_backend import MEMORY, QUEUE_BACKEND_KEY, QueueBinding
+from .queue_memory import MEMORY_BACKEND, NOT_ITEM_FAILURES, MemoryBinding, take_all
 from .service import Service
 
 __all__ = ["QueueService"]
 
 logger = logging.getLogger("specter_spoc.queue")
 
-#: what ``handle_item`` may raise that is not an item failure: the worker's
-#: own cancellation and the process's exit
-_NOT_ITEM_FAILURES = (GreenletExit, SystemExit, KeyboardInterrupt)
+_NOT_ITEM_FAILURES = NOT_ITEM_FAILURES
 
 
 class QueueService(Service):
@@ -120,9 +119,6 @@ class QueueService(Service):
         self._accepting = True
         self._closed = False
         self._workers: List[Greenlet] = []
-        self._handling: Dict[Greenlet, Any] = {}
-        self._abandoned: Set[Greenlet] = set()
-        self._interrupted: List[Any] = []
         self._accepted = 0
         self._processed = 0
         self._retried = 0
@@ -137,7 +133,7 @@ class QueueService(Service):
         self._handover: Optional[Greenlet] = None
 
     # --------------------------------------------------------------- timeouts
-    @property  # type: ignore[override]
+    @property
     def stop_timeout(self) -> float:
         """``drain_timeout + stop_margin`` unless set explicitly, so the drain
         always fits inside the stop budget."""
@@ -163,22 +159,23 @@ class QueueService(Service):
     def _after_start(self) -> None:
         self._accepting = True
         self._closed = False
-        self._binding = None
-        self._abandoned = set()
         backend = self._resolve_backend()
-        if backend is not None:
-            self._start_binding(backend)
-            return
-        # released after the workers are killed: whatever is left is handed
-        # back, never dropped
-        self.add_cleanup(self._hand_back_leftovers)
-        self._workers = [self.spawn(self._work, label=f"worker-{i + 1}")
-                         for i in range(self.worker_count)]
+        if isinstance(backend, Service) and not backend.running and backend.owner is None:
+            self.adopt(backend)  # a backend given to this service alone: it runs as long as we do
+        binding = backend.bind(self)
+        self._binding = binding
+        self._binding_closed = False
+        # also a release: closed even when the drain never ran (a failed start)
+        self.add_cleanup(self._close_binding)
+        self._workers = list(binding.start())
+        if not isinstance(binding, MemoryBinding) and self.queue.qsize():
+            self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
         self.on_workers_started()
 
     def _before_stop(self, deadline: float) -> None:
         """Stop accepting, call ``on_workers_stopping()``, drain within the
-        budget (the user's ``on_stop`` runs after, with the queue empty)."""
+        budget, close the binding (the user's ``on_stop`` runs after, with the
+        queue drained and the workers gone)."""
         self._accepting = False
         try:
             self.on_workers_stopping()
@@ -186,49 +183,30 @@ class QueueService(Service):
             logger.exception("QueueService %r: on_workers_stopping() raised; draining anyway", self.name)
         remaining = max(0.0, deadline - time.monotonic() - float(self.stop_margin) / 2)
         budget = min(float(self.drain_timeout), remaining)
-        if getcurrent() in self._handling:  # stop() from inside a handler: its own item cannot finish first
-            budget = 0.0
-        if self._binding is not None:
-            try:
-                if not self._binding.drain(budget):
-                    logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d item(s) in flight; "
-                                   "giving them back to the backend for redelivery", self.name, budget,
-                                   self.in_flight_count())
-            finally:
-                self._close_binding()
+        binding = self._binding
+        if binding is None:
             return
-        if not self.queue.join(timeout=budget):
-            logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d "
-                           "in flight; handing them back", self.name, budget,
-                           self.queue.qsize(), self.in_flight_count())
+        try:
+            if not binding.drain(budget):
+                logger.warning("QueueService %r: drain_timeout (%.2fs) reached with %d queued and %d in "
+                               "flight; handing them back", self.name, budget, self.pending_count(),
+                               self.in_flight_count())
+        finally:
+            self._close_binding()
 
-    def _hand_back_leftovers(self) -> None:
-        """Hand every queued or interrupted item, and the item of a worker
-        that outlived its kill, to ``on_undelivered``. Runs after the workers
-        were killed and joined; idempotent."""
-        self._accepting = False
-        leftovers, self._interrupted = self._interrupted, []
-        for worker, item in list(self._handling.items()):
-            if not worker.dead:  # a straggler: its item is handed back, its late result not counted
-                self._abandoned.add(worker)
-                leftovers.append(item)
-                del self._handling[worker]
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except Empty:
-                break
-            self.queue.task_done()
-            leftovers.append(item)
+    def _hand_back(self, items: List[Any]) -> None:
+        """Count ``items`` as handed back and give them to ``on_undelivered``
+        (bindings call this for what they could not finish)."""
         self._closed = True
         self._note_size()
-        if leftovers:
-            self._handed_back += len(leftovers)
-            try:
-                self.on_undelivered(leftovers)
-            except Exception:
-                logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
-                                 "to it", self.name, len(leftovers))
+        if not items:
+            return
+        self._handed_back += len(items)
+        try:
+            self.on_undelivered(items)
+        except Exception:
+            logger.exception("QueueService %r: on_undelivered() raised; %d item(s) were handed "
+                             "to it", self.name, len(items))
 
     # ---------------------------------------------------------------- backends
     def _resolve_backend(self) -> Any:
@@ -236,28 +214,15 @@ class QueueService(Service):
         if choice is None:
             choice = self.scope.registry.resolve(QUEUE_BACKEND_KEY)
         if choice is None or choice == MEMORY:
-            return None
+            return MEMORY_BACKEND
         if not callable(getattr(choice, "bind", None)):
             raise TypeError(f"QueueService {self.name!r}: backend must be None, {MEMORY!r} or a queue backend "
                             f"with bind(service), got {choice!r}.")
         return choice
 
-    def _start_binding(self, backend: Any) -> None:
-        if isinstance(backend, Service) and not backend.running and backend.owner is None:
-            self.adopt(backend)  # a backend given to this service alone: it runs as long as we do
-        binding = backend.bind(self)
-        self._binding = binding
-        self._binding_closed = False
-        # after the workers are killed, even when the drain did not run
-        self.add_cleanup(self._close_binding)
-        self._workers = list(binding.start())
-        if self.queue.qsize():
-            self._handover = self.spawn(self._hand_over_early_items, binding, label="hand-over")
-        self.on_workers_started()
-
     def _hand_over_early_items(self, binding: QueueBinding) -> None:
-        """Move items enqueued before start() to the backend, waiting for it
-        when unreachable (what is still here at stop goes to on_undelivered)."""
+        """Move items enqueued before start() to a durable backend, waiting
+        for it when unreachable (what is still here at stop is handed back)."""
         while True:
             try:
                 item = self.queue.peek_nowait()
@@ -276,11 +241,12 @@ class QueueService(Service):
         self.cancel_greenlet(self._handover)
         self._handover = None
         try:
-            self._handed_back += int(binding.close() or 0)
+            given_back = int(binding.close() or 0)  # close() may hand items back itself: count after it
+            self._handed_back += given_back
         except Exception:
             logger.exception("QueueService %r: closing the queue backend raised", self.name)
-        # items enqueued before start() that never reached the backend
-        self._hand_back_leftovers()
+        # items enqueued before start() that never reached a durable backend
+        self._hand_back(take_all(self.queue))
 
     def run_item(self, item: Any) -> Optional[BaseException]:
         """Handle one item the way the workers do: ``handle_item``, retries
@@ -302,62 +268,49 @@ class QueueService(Service):
         the queue is full (after ``timeout`` when ``block``), while the service
         drains, or after it stopped. An accepted item is processed,
         dead-lettered or handed to ``on_undelivered``: never lost. With a
-        durable backend, True means the backend stored it."""
-        binding = self._binding
-        if binding is not None and self._accepting:
-            if binding.put(item, block, timeout):
-                self._accepted += 1
-                return True
+        durable backend, True means the backend stored it. Before the first
+        ``start()`` items wait in ``queue`` for the workers (as in SPECTER)."""
+        if not self._accepting:
+            self._rejected += 1
+            logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
+                         "stopped" if self._closed else "draining")
+            return False
+        # count first: a blocked put may complete (and the item be processed)
+        # before this greenlet resumes
+        self._accepted += 1
+        try:
+            stored = self._put(item, block, timeout)
+        except BaseException:
+            self._accepted -= 1
+            raise
+        if not stored:
+            self._accepted -= 1
             self._rejected += 1
             return False
-        if self._accepting:
-            # count first: a blocked put may complete (and the item be
-            # processed) before this greenlet resumes
-            self._accepted += 1
-            try:
-                self.queue.put(item, block, timeout)
-            except Full:
-                self._accepted -= 1
-                self._rejected += 1
-                return False
-            except BaseException:
-                self._accepted -= 1
-                raise
-            if block and self._closed:
-                # a blocked put landed after the drain finished: take it back out
-                self._take_back_late_item()
-                return False
-            self._note_size()
-            return True
-        self._rejected += 1
-        logger.debug("QueueService %r: enqueue refused, the service is %s", self.name,
-                     "stopped" if self._closed else "draining")
-        return False
+        self._note_size()
+        return True
 
-    def _take_back_late_item(self) -> None:
-        try:
-            self.queue.get_nowait()
-        except Empty:  # pragma: no cover - another late putter took it
-            pass
-        else:
-            self.queue.task_done()
-        self._accepted -= 1
-        self._rejected += 1
-        logger.debug("QueueService %r: enqueue refused, the service stopped while it waited", self.name)
+    def _put(self, item: Any, block: bool, timeout: Optional[float]) -> bool:
+        binding = self._binding
+        if binding is not None:
+            return binding.put(item, block, timeout)
+        try:  # not started yet: the items wait for the workers
+            self.queue.put(item, block, timeout)
+        except Full:
+            return False
+        return True
 
     def pending_count(self) -> int:
-        """Items waiting in the queue (not counting those being handled).
-        With a backend: its figure (Redis: the stream's backlog, refreshed
-        every ``poll_interval``)."""
-        if self._binding is not None:
-            return self._binding.pending()
-        return self.queue.qsize()
+        """Items waiting to be taken (not counting those being handled); the
+        backend's figure (Redis: the stream's backlog, refreshed every
+        ``poll_interval``)."""
+        binding = self._binding
+        return self.queue.qsize() if binding is None else binding.pending()
 
     def in_flight_count(self) -> int:
         """Items taken by a worker and not finished yet (incl. retry backoff)."""
-        if self._binding is not None:
-            return self._binding.in_flight()
-        return self.queue.unfinished_tasks - self.queue.qsize()
+        binding = self._binding
+        return 0 if binding is None else binding.in_flight()
 
     # ------------------------------------------------------------------ hooks
     def handle_item(self, item: Any) -> None:
@@ -386,45 +339,7 @@ class QueueService(Service):
         logger.error("QueueService %r: %d item(s) not processed before stop were handed back: %r",
                      self.name, len(items), items[:20])
 
-    # ---------------------------------------------------------------- workers
-    def _work(self) -> None:
-        bind_offload_owner(self)
-        queue = self.queue
-        get = queue.get
-        done = queue.task_done
-        handle = self.handle_item
-        handling = self._handling
-        me = getcurrent()
-        state = self.state
-        while True:
-            item = get()
-            handling[me] = item
-            if self._subscribers:
-                self._note_size()
-            else:
-                state["queue_size"] = queue.qsize()
-            try:
-                try:
-                    handle(item)
-                    failed = None
-                except _NOT_ITEM_FAILURES:
-                    raise
-                except BaseException as exc:  # noqa: B036 - a failing item never kills the worker
-                    failed = exc
-                if me in self._abandoned:  # handed back at a stop this worker outlived
-                    return
-                if failed is None:
-                    self._processed += 1
-                else:
-                    self._after_failure(item, failed)
-            except GreenletExit:
-                if me not in self._abandoned:
-                    self._interrupted.append(item)
-                raise
-            finally:
-                handling.pop(me, None)
-                done()
-
+    # ---------------------------------------------------------------- failures
     def _after_failure(self, item: Any, exc: BaseException) -> Optional[BaseException]:
         """Retry ``item``; None when a retry succeeded, else the last
         exception after ``on_dead_letter`` ran."""
@@ -522,8 +437,8 @@ class QueueService(Service):
         if report["status"] == "ok" and running and self._workers and alive < len(self._workers):
             report["status"] = "degraded"
             report["reason"] = f"{alive} of {len(self._workers)} workers alive"
-        if self._binding is not None:
-            backend = self._binding.health()
+        backend = self._binding.health() if self._binding is not None else {}
+        if backend:
             report["backend"] = backend
             if report["status"] == "ok" and running and backend.get("status") == "degraded":
                 report["status"] = "degraded"

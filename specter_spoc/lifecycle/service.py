@@ -655,7 +655,8 @@ class Service:
         lazily and its processes stop with the service."""
         from .offload import offload_pool
         self._require_running("offload()")
-        return offload_pool(self).run(fn, *args, **kwargs)
+        result: R = offload_pool(self).run(fn, *args, **kwargs)
+        return result
 
     # ---------------------------------------------------------------- health
     def health(self) -> Dict[str, Any]:

@@ -56,4 +56,4 @@ def check_policy(policy: object, owner_name: str) -> str:
             f"Service {owner_name!r}: supervision={policy!r} is not a policy. "
             f"Use one of {', '.join(repr(p) for p in POLICIES)}."
         )
-    return policy  # type: ignore[return-value]
+    return str(policy)

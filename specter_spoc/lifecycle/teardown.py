@@ -161,7 +161,8 @@ class ProcessTriggers:
             gevent.spawn(run)
 
         watcher = gevent.signal_handler(signum, on_signal)
-        return watcher.cancel
+        cancel: Callable[[], None] = watcher.cancel
+        return cancel
 
     def suspend_signals(self) -> Callable[[], None]:
         """Remove the SIGTERM trigger while a serve loop handles signals

@@ -16,31 +16,21 @@ Example::
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Mapping, Dict
+from typing import Any, Dict, Mapping
 
-MASK = "********"
+# text masking (URLs, query parameters) lives at the bottom layer, so the
+# lifecycle, contrib and runtime layers use it without importing this one
+from .._masking import MASK, mask_text
+
+__all__ = ["MASK", "is_secret_name", "mask_text", "mask_value", "mask_settings"]
 
 _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
-_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<pw>[^@/\s]*)@")
-_QUERY_SECRET = re.compile(
-    r"(?P<head>[?&;][^=&#\s]*(?:password|passwd|secret|token|key|credential)[^=&#\s]*=)(?P<value>[^&#\s]*)",
-    re.IGNORECASE,
-)
 
 
 def is_secret_name(name: object) -> bool:
     """True when ``name`` looks like it holds a secret (case-insensitive)."""
     upper = str(name).upper()
     return any(word in upper for word in _SECRET_WORDS)
-
-
-def mask_text(text: str) -> str:
-    """Mask passwords inside URLs and secret-looking query parameters in ``text``."""
-    if "://" not in text and "=" not in text:
-        return text
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('head')}:{MASK}@" if m.group("pw") else m.group(0), text)
-    return _QUERY_SECRET.sub(lambda m: m.group("head") + (MASK if m.group("value") else ""), text)
 
 
 def mask_value(name: object, value: Any) -> Any:

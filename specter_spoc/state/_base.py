@@ -10,17 +10,44 @@ while someone holds it (one attribute check on the hot path).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
 from gevent import getcurrent
 from gevent.lock import Semaphore
 
-from ..wiring.bus import EventBus
-from ..wiring.scope import current_scope
+from ..wiring.bus import Listener
+from ..wiring.scope import current_scope, default_scope
 
 logger = logging.getLogger("specter_spoc.state")
 
 Unsubscribe = Callable[[], None]
+
+
+class BusLike(Protocol):
+    """What state objects need of a bus: an EventBus or the ``bus`` proxy."""
+
+    def on(self, event: str, callback: Listener) -> Callable[[], None]: ...
+    def off(self, event: str, callback: Listener) -> None: ...
+    def emit(self, event: str, data: object = None) -> None: ...
+
+
+def creation_bus() -> BusLike:
+    """The bus a state object created now talks to.
+
+    Inside a runtime (a service's ``on_start``, a request, a socket event) it
+    is that runtime's bus, for good: the store's change events and the
+    cache's cascades stay in the runtime that made them, whoever writes later.
+    Outside any runtime (import time, a composition root before ``boot()``,
+    a script) it is the module-level ``bus``, resolved at each use, so that
+    SPECTER's pattern of creating caches at import time follows the
+    process-wide rule (see "The process-wide bus and registry" in
+    specter.md): once the app is booted, they hear and reach its bus.
+    """
+    scope = current_scope()
+    if scope is default_scope():
+        from ..wiring.proxies import bus
+        return bus
+    return scope.bus
 
 
 def check_name(kind: str, name: object) -> str:
@@ -76,9 +103,7 @@ class StateBase:
         self._subs: Tuple[Any, ...] = ()
         self._emit_events = emit_events
         self._change_event = change_event or f"{name}:changed"
-        #: the bus of the scope current at creation: change events of a store
-        #: created inside a runtime stay on that runtime's bus
-        self._bus: EventBus = current_scope().bus
+        self._bus: BusLike = creation_bus()
 
     @property
     def change_event(self) -> str:

@@ -6,8 +6,9 @@ bus-driven invalidation cascades.
   the factory again. If the factory raises, every waiter gets the exception
   and the next call computes afresh.
 * ``depends_on=['storage:mounts']`` invalidates the cache when that event is
-  emitted on the bus of the runtime current at creation; invalidating emits
-  ``'<name>:invalidated'`` there, so caches that depend on this one follow
+  emitted on the bus of the runtime current at creation (outside any
+  runtime: the module-level ``bus``, see ``creation_bus``); invalidating
+  emits ``'<name>:invalidated'`` there, so caches that depend on this one follow
   (``create_cache('b', depends_on=['a:invalidated'])``). A cycle of
   dependencies stops after one round instead of recursing forever.
 * an invalidation during a compute wins: the stale result is returned to the
@@ -22,10 +23,11 @@ import logging
 import time
 from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar, Union
 
+from .._validate import check_seconds
+
 from gevent.event import AsyncResult
 
-from ..wiring.scope import current_scope
-from ._base import check_callable, check_name
+from ._base import BusLike, check_callable, check_name, creation_bus
 
 logger = logging.getLogger("specter_spoc.cache")
 
@@ -38,11 +40,7 @@ class _Abandoned(Exception):
 
 
 def _check_ttl(ttl: object, where: str) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(f"{where}: ttl must be a number of seconds (0 = never expires), got {ttl!r}.")
-    if not ttl >= 0:
-        raise ValueError(f"{where}: ttl must be >= 0 seconds (0 = never expires), got {ttl!r}.")
-    return float(ttl)
+    return check_seconds(ttl, f"{where}: ttl (0 = never expires)", allow_zero=True)
 
 
 class Cache(Generic[T]):
@@ -71,9 +69,9 @@ class Cache(Generic[T]):
         self._flight: Optional[AsyncResult] = None
         self._callbacks: List[Callable[[], Any]] = []
         self._invalidating = False
-        self._bus = current_scope().bus
+        self._bus: BusLike = creation_bus()
         self._event = f"{name}:invalidated"
-        self._unsubscribers: List[Callable[[], None]] = []
+        self._depends_on: List[str] = []
         if isinstance(depends_on, str):
             depends_on = [depends_on]
         elif depends_on is not None and not isinstance(depends_on, Iterable):
@@ -84,7 +82,8 @@ class Cache(Generic[T]):
             if event == self._event:
                 raise ValueError(f"Cache {name!r}: depends_on cannot include its own event {event!r}.")
             try:
-                self._unsubscribers.append(self._bus.on(event, self._on_dependency))
+                self._bus.on(event, self._on_dependency)
+                self._depends_on.append(event)
             except TypeError as exc:
                 self.destroy()
                 raise TypeError(f"Cache {name!r}: depends_on: {exc}") from None
@@ -178,9 +177,12 @@ class Cache(Generic[T]):
     def destroy(self) -> None:
         """Unsubscribe from the bus, drop callbacks and the value (what
         ``service.own(cache)`` calls on stop)."""
-        unsubscribers, self._unsubscribers = self._unsubscribers, []
-        for unsubscribe in unsubscribers:
-            unsubscribe()
+        # off() by (event, bound method), not with the closures on() returned:
+        # those are tied to the bus of the moment, and a cache created before
+        # boot has its subscriptions carried into the runtime's bus
+        events, self._depends_on = self._depends_on, []
+        for event in events:
+            self._bus.off(event, self._on_dependency)
         self._callbacks.clear()
         self._generation += 1
         self._flight = None

@@ -106,12 +106,17 @@ class Controller(Service):
         if handler.registered or not handler.has_events():
             return
         handler.setup(self._socketio)
-        self.add_cleanup(handler.teardown)
+
+    def _teardown_handler(self) -> None:
+        handler = self._handler_instance
+        if handler is not None and handler.registered:
+            handler.teardown()
 
     def _after_start(self) -> None:
         """Subscribe the socket events once ``on_start`` succeeded (inside
-        start(), so a failure here rolls the start back); they are
-        unsubscribed when the controller stops."""
+        start(), so a failure here rolls the start back). Whoever set the
+        handler up, it is torn down when the controller stops (SPECTER)."""
+        self.add_cleanup(self._teardown_handler)
         if self._socketio is not None:
             self._setup_handler()
 
@@ -145,8 +150,7 @@ class Controller(Service):
     def health(self) -> Dict[str, Any]:
         report = super().health()
         report["has_blueprint"] = self._blueprint is not None
-        # SPECTER's meaning: the controller created a socket handler
-        report["has_handler"] = self._handler_instance is not None
+        report["has_handler"] = self._handler_instance is not None and self._handler_instance.registered
         if self.schemas:
             report["schemas"] = sorted(self.schemas)
         return report

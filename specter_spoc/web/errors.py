@@ -5,8 +5,8 @@ routing errors (unknown URL, wrong method, body too large) all answer
 ``{"error": "<what went wrong>", ...details}`` with a status; this is the one
 place that decides which:
 
-- an error with an int ``status_code`` (``HTTPError``, ``SchemaError``) ->
-  that status, its ``payload`` and its ``errors`` (every bad field);
+- ``HTTPError`` (and ``SchemaError``, which is one) -> its status and body
+  (``payload`` plus ``error``; a SchemaError's lists every bad field);
 - werkzeug ``HTTPException`` (``abort(404)``, 413, 405) -> its code and
   description;
 - anything else -> 500 with a generic message. The exception text and
@@ -18,6 +18,8 @@ import traceback
 from typing import Any, Dict, Tuple
 
 from werkzeug.exceptions import HTTPException
+
+from ..contracts.errors import HTTPError
 
 __all__ = ["error_body", "is_client_error"]
 
@@ -33,10 +35,8 @@ def is_client_error(exc: BaseException) -> bool:
 def _status_of(exc: BaseException) -> Any:
     if isinstance(exc, HTTPException):
         return exc.code
-    for attr in ("status_code", "status"):
-        status = getattr(exc, attr, None)
-        if isinstance(status, int) and not isinstance(status, bool):
-            return status
+    if isinstance(exc, HTTPError):
+        return exc.status_code
     return None
 
 
@@ -44,15 +44,9 @@ def error_body(exc: BaseException, *, message: str = "Internal server error", de
     """``(body, status)`` for ``exc``; see the module docstring."""
     if isinstance(exc, HTTPException):
         return {"error": exc.description or exc.name}, exc.code or 500
-    status = _status_of(exc)
-    if status is not None:
-        body: Dict[str, Any] = dict(getattr(exc, "payload", None) or {})
-        errors = getattr(exc, "errors", None)
-        if errors:
-            body.setdefault("errors", dict(errors))
-        body.setdefault("error", getattr(exc, "message", None) or str(exc))
-        return body, int(status)
-    body = {"error": message}
+    if isinstance(exc, HTTPError):
+        return exc.body(), exc.status_code
+    body: Dict[str, Any] = {"error": message}
     if debug:
         body["exception"] = f"{type(exc).__name__}: {exc}"
         body["traceback"] = traceback.format_exception(type(exc), exc, exc.__traceback__)

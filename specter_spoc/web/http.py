@@ -3,8 +3,8 @@
 Every error a JSON route can produce becomes ``{"error": "<what went wrong>",
 ...details}`` with the right status:
 
-- :class:`HTTPError` -> its status (payload merged into the body);
-- ``SchemaError`` -> 400 with ``errors`` = every bad field;
+- :class:`HTTPError` -> its status (payload merged into the body); a
+  ``SchemaError`` is one: 400 with ``errors`` = every bad field;
 - werkzeug ``HTTPException`` (``abort(404)``, body too large, ...) -> its code;
 - anything else -> 500 with a generic message. The traceback goes to the log,
   never to the client, unless the app runs in debug mode.
@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, o
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..contracts.errors import HTTPError as HTTPError  # defined in contracts (a lower layer); re-exported here
 from ..contracts.outcome import Outcome
 from .errors import error_body
 
@@ -26,32 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 P = TypeVar("P", bound=Mapping[str, Any])
 
 _log = logging.getLogger("specter_spoc.http")
-
-
-class HTTPError(Exception):
-    """An error with an HTTP status, rendered as a JSON envelope.
-
-    Example::
-
-        raise HTTPError("post 7 does not exist", 404)
-        raise HTTPError("slow down", status=429, payload={"retry_after": 3})
-    """
-
-    def __init__(self, message: str, status_code: int = 400, *, status: Optional[int] = None,
-                 payload: Optional[Mapping[str, Any]] = None, log_message: Optional[str] = None,
-                 log_level: int = logging.WARNING) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = int(status if status is not None else status_code)
-        self.payload = dict(payload or {})
-        self.log_message = log_message
-        self.log_level = log_level
-
-    def to_response(self) -> Any:
-        """``(jsonify(body), status)`` for Flask."""
-        body = dict(self.payload)
-        body.setdefault("error", self.message)
-        return jsonify(body), self.status_code
 
 
 def _debug() -> bool:
@@ -139,14 +114,19 @@ class _NoTraceLogger(logging.LoggerAdapter):
 
 
 def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Request body is required",
-                allow_empty: bool = False) -> dict:
+                allow_empty: Optional[bool] = None) -> dict:
     """The request's JSON object body, or an HTTPError explaining what is wrong.
 
-    - no body (or ``{}`` unless ``allow_empty``) -> 400 ``error``;
+    - no body -> 400 ``error``; ``{}`` is a body (the ``required`` check, or
+      the Schema the caller applies, then lists every missing field), unless
+      ``allow_empty=False`` asks for SPECTER's rule (``{}`` -> 400 ``error``);
     - a body that is not JSON -> 400 naming the position of the problem;
     - a body sent without a JSON content type -> 415 (a JSON API that
       accepts text/plain can be posted to by any web page's form);
     - JSON that is not an object -> 400;
+    - a string (or key) holding a lone UTF-16 surrogate (``"\\ud800"``:
+      valid JSON, but not text: UTF-8, SQLite and hashing cannot take it)
+      -> 400 naming the field;
     - ``required`` fields missing or blank -> 400 listing them.
     """
     raw = request.get_data(cache=True)
@@ -166,11 +146,20 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
         raise HTTPError(f"Request body is not valid JSON ({exc}). Send a JSON object.", 400) from None
     except RecursionError:
         raise HTTPError("Request body is nested too deeply to parse. Send a flatter JSON object.", 400) from None
+    from ..contracts._coerce import find_lone_surrogate, kind, may_hold_surrogates
+
     if not isinstance(payload, dict):
-        raise HTTPError(f"JSON body must be an object, got {type(payload).__name__}. "
+        raise HTTPError(f"JSON body must be an object, got {kind(payload)}. "
                         'Send {"field": value, ...}.', 400)
-    if not allow_empty and not payload:
+    if allow_empty is False and not payload:
         raise HTTPError(error, 400)
+
+    if may_hold_surrogates(raw):  # a byte scan; the walk only when an escape could be one
+        where = find_lone_surrogate(payload)
+        if where is not None:
+            raise HTTPError(f"Field {where!r} of the JSON body holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                            "which is not text. Send UTF-8 text.", 400,
+                            payload={"errors": {where: "holds a lone UTF-16 surrogate"}})
     if required:
         require_fields(payload, required)
     return payload

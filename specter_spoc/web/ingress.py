@@ -11,20 +11,29 @@ What the dispatcher adds, so a bad event never hurts a connection:
 - a payload that fails a Schema (``SchemaError``) is answered with an error
   acknowledgement and an ``error_event`` to that client; nothing is logged as
   a crash and the connection stays up;
-- any other exception is logged with its traceback and answered the same
-  way, with a generic message outside debug (no internals to clients);
+- every subscriber runs, even when an earlier one raised (as in SPECTER):
+  each exception is reported (logged with its traceback; a ``SchemaError`` or
+  ``HTTPError`` is the client's mistake and logged at INFO only), and the
+  acknowledgement is the last non-None result of the subscribers that
+  returned. Only when no subscriber returned a result does the client get
+  the error acknowledgement of the first failure (400 for a Schema, the
+  ``HTTPError``'s status, else 500 with a generic message outside debug, no
+  internals to clients), plus an ``error_event``;
 - while the runtime drains, events are ignored and new connections refused;
-- a payload bigger than ``max_payload_bytes`` is refused before any
-  subscriber sees it.
+- before any greenlet is spawned for an event (see :mod:`.event_guard`): a
+  packet bigger than ``max_payload_bytes`` gets status 413, and a connection
+  with ``max_in_flight`` events still running, or over ``rate_limit`` events
+  per second, gets status 429 (or is closed, ``on_excess="disconnect"``).
 """
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
-from ..wiring.scope import Scope, current_scope
+from ..wiring.scope import Scope, current_scope, reset_current, set_current
+from .errors import error_body
+from .event_guard import ON_EXCESS_CHOICES, EventGuard
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("specter_spoc.socket")
@@ -37,6 +46,9 @@ _Record = Tuple[int, int, Callable[..., Any], int, Optional[int]]
 
 #: events the connection itself raises; a client may not send them as events
 _LIFECYCLE = ("connect", "disconnect")
+
+#: events one connection may have running at once by default (``SOCKETIO_MAX_IN_FLIGHT``)
+DEFAULT_MAX_IN_FLIGHT = 16
 
 
 def _arity(callback: Callable[..., Any]) -> Tuple[int, Optional[int]]:
@@ -70,11 +82,26 @@ class SocketIngress:
     def __init__(self, socketio: Any = None, *, name: str = "socket_ingress",
                  scope: Optional[Scope] = None, error_event: str = ERROR_EVENT,
                  max_payload_bytes: Optional[int] = 1_000_000,
+                 max_in_flight: Optional[int] = DEFAULT_MAX_IN_FLIGHT,
+                 rate_limit: Optional[float] = None, rate_burst: Optional[int] = None,
+                 on_excess: str = "refuse",
                  gate: Optional[Callable[[], Optional[str]]] = None,
                  debug: Callable[[], bool] = lambda: False) -> None:
         self.name = name
         self.error_event = error_event
+        #: largest inbound packet in bytes (error ack 413 above it); None: Engine.IO's limit only
         self.max_payload_bytes = max_payload_bytes
+        #: events one connection may have running at once (429 above it); None: unbounded
+        self.max_in_flight: Optional[int] = None
+        #: events per second one connection may send (429 above it); None: no rate limit
+        self.rate_limit: Optional[float] = None
+        #: events a connection may send at once under the rate limit (default: the rate)
+        self.rate_burst: Optional[int] = None
+        #: "refuse" (error ack 429) or "disconnect" for an event over a limit
+        self.on_excess = "refuse"
+        self.configure(max_in_flight=max_in_flight, rate_limit=rate_limit, rate_burst=rate_burst,
+                       on_excess=on_excess)
+        self._guard: Optional[EventGuard] = None
         self._socketio: Any = None
         self._scope = scope
         self._gate = gate
@@ -97,6 +124,7 @@ class SocketIngress:
         if self._socketio is not None:
             raise RuntimeError(f"SocketIngress {self.name!r} is already attached to another SocketIO.")
         self._socketio = socketio
+        self._install_guard()
         if self._gate is not None:
             self._bind("connect")  # so connections can be refused while draining
         for event in list(self._subscribers):
@@ -104,6 +132,46 @@ class SocketIngress:
         if self._error_subscribers:
             self._bind_error_default()
         return self
+
+    # --------------------------------------------------------------- limits
+    def configure(self, *, max_in_flight: Optional[int] = None, rate_limit: Optional[float] = None,
+                  rate_burst: Optional[int] = None, on_excess: str = "refuse") -> "SocketIngress":
+        """Set the per-connection event limits (see :mod:`.event_guard`);
+        ``None`` switches a limit off. Raises ValueError naming the bad one."""
+        where = f"SocketIngress {self.name!r}"
+        for label, value in (("max_in_flight", max_in_flight), ("rate_burst", rate_burst)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{where}: {label} must be a whole number >= 1 (or None for no limit), "
+                                 f"got {value!r}.")
+        if rate_limit is not None and (isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float))
+                                       or not rate_limit > 0):
+            raise ValueError(f"{where}: rate_limit must be events per second > 0 (or None for no limit), "
+                             f"got {rate_limit!r}.")
+        if on_excess not in ON_EXCESS_CHOICES:
+            raise ValueError(f"{where}: on_excess must be one of {ON_EXCESS_CHOICES}, got {on_excess!r}.")
+        self.max_in_flight = max_in_flight
+        self.rate_limit = None if rate_limit is None else float(rate_limit)
+        self.rate_burst = rate_burst
+        self.on_excess = on_excess
+        return self
+
+    def configure_from(self, config: Mapping[str, Any]) -> "SocketIngress":
+        """:meth:`configure` from settings (see :func:`socket_limits`)."""
+        return self.configure(**socket_limits(config))
+
+    @property
+    def guard(self) -> Optional[EventGuard]:
+        """The admission guard on the attached Socket.IO server (None before)."""
+        return self._guard
+
+    def in_flight(self) -> int:
+        """Socket events admitted and still running, over all connections."""
+        return self._guard.in_flight() if self._guard is not None else 0
+
+    def _install_guard(self) -> None:
+        server = getattr(self._socketio, "server", None)
+        if server is not None and self._guard is None:
+            self._guard = EventGuard.install(server, self)
 
     # ---------------------------------------------------------- subscribing
     def subscribe(self, event_name: str, callback: Callable[..., Any], *, owner: Any = None,
@@ -132,10 +200,13 @@ class SocketIngress:
 
     def on(self, event_name: str, callback: Optional[F] = None, *, owner: Any = None,
            priority: int = 100) -> Any:
-        """``subscribe`` usable as a decorator when ``callback`` is omitted."""
+        """``subscribe`` usable as a decorator when ``callback`` is omitted;
+        returns ``callback`` (as SPECTER does), so ``on`` can also be stacked
+        with other decorators. Use :meth:`subscribe` for an unsubscribe function."""
         if callback is None:
             return self.handler(event_name, owner=owner, priority=priority)
-        return self.subscribe(event_name, callback, owner=owner, priority=priority)
+        self.subscribe(event_name, callback, owner=owner, priority=priority)
+        return callback
 
     def handler(self, event_name: str, *, owner: Any = None, priority: int = 100) -> Callable[[F], F]:
         def decorator(fn: F) -> F:
@@ -170,12 +241,14 @@ class SocketIngress:
         return unsubscribe
 
     def on_error_default(self, callback: Optional[F] = None, *, owner: Any = None, priority: int = 100) -> Any:
+        """``subscribe_error_default`` usable as a decorator; returns ``callback``."""
         if callback is None:
             def decorator(fn: F) -> F:
                 self.subscribe_error_default(fn, owner=owner, priority=priority)
                 return fn
             return decorator
-        return self.subscribe_error_default(callback, owner=owner, priority=priority)
+        self.subscribe_error_default(callback, owner=owner, priority=priority)
+        return callback
 
     def unsubscribe_error_default(self, callback: Callable[..., Any]) -> bool:
         for index, record in enumerate(self._error_subscribers):
@@ -222,14 +295,38 @@ class SocketIngress:
         self._socketio.on_error_default(error_dispatcher)
 
     def dispatch(self, event_name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call every subscriber; return the last non-None result. Exceptions
-        propagate (the socket-facing dispatcher turns them into error acks)."""
+        """Call every subscriber, in priority order, even when one raises;
+        return the last non-None result. Each exception is reported (logged)
+        and does not stop the others, as in SPECTER."""
+        return self._fan_out(event_name, args, kwargs)[0]
+
+    def _fan_out(self, event_name: str, args: Tuple[Any, ...],
+                 kwargs: Mapping[str, Any]) -> Tuple[Any, Optional[Exception]]:
+        """(last non-None result, first exception) of running every subscriber."""
         result = None
+        failure: Optional[Exception] = None
         for record in list(self._subscribers.get(event_name, ())):
-            value = record[2](*args, **kwargs)
+            try:
+                value = record[2](*args, **kwargs)
+            except Exception as exc:
+                self._report(event_name, record[2], exc)
+                if failure is None:
+                    failure = exc
+                continue
             if value is not None:
                 result = value
-        return result
+        return result, failure
+
+    def _report(self, event_name: str, callback: Callable[..., Any], exc: Exception) -> None:
+        from ..contracts.schema import SchemaError
+        from .http import HTTPError
+
+        name = getattr(callback, "__qualname__", None) or repr(callback)
+        if isinstance(exc, (SchemaError, HTTPError)):  # the client's mistake, not a crash
+            logger.info("socket event %r: subscriber %s refused it: %s", event_name, name, exc)
+            return
+        logger.error("socket event %r: subscriber %s raised %s: %s (the other subscribers still ran)",
+                     event_name, name, type(exc).__name__, exc, exc_info=exc)
 
     def dispatch_default_error(self, *args: Any, **kwargs: Any) -> Any:
         result = None
@@ -245,35 +342,41 @@ class SocketIngress:
         return result
 
     def _dispatch_from_socket(self, event_name: str, args: Tuple[Any, ...]) -> Any:
+        if self._guard is None:
+            self._install_guard()  # a SocketIO whose server was created after attach()
         scope = self._scope or current_scope()
-        with scope.activate():
-            reason = self._gate() if self._gate is not None else None
-            if reason is not None:
-                if event_name == "connect":
-                    return False  # refuse new connections while draining
-                return self._fail(event_name, "Service unavailable", {"detail": reason}, status=503)
-            if event_name in _LIFECYCLE:
-                if not self._from_the_connection(event_name):
-                    return self._fail(event_name, f"{event_name!r} is reserved for the connection itself; "
-                                                  "send your event under another name", {}, status=400,
-                                      notify=True)
-            else:
-                refusal = self._check_arguments(event_name, args)
-                if refusal is not None:
-                    return refusal
-            try:
-                return self.dispatch(event_name, *args)
-            except Exception as exc:
-                return self._handle_error(event_name, exc)
+        # Flask-SocketIO already pushed this app's context for the event: only
+        # the scope is set (no second app context per event)
+        token = set_current(scope)
+        try:
+            return self._dispatch_in_scope(event_name, args)
+        finally:
+            reset_current(token)
+
+    def _dispatch_in_scope(self, event_name: str, args: Tuple[Any, ...]) -> Any:
+        reason = self._gate() if self._gate is not None else None
+        if reason is not None:
+            if event_name == "connect":
+                return False  # refuse new connections while draining
+            return self._fail(event_name, "Service unavailable", {"detail": reason}, status=503)
+        if event_name in _LIFECYCLE:
+            if not self._from_the_connection(event_name):
+                return self._fail(event_name, f"{event_name!r} is reserved for the connection itself; "
+                                              "send your event under another name", {}, status=400,
+                                  notify=True)
+        else:
+            refusal = self._check_arguments(event_name, args)
+            if refusal is not None:
+                return refusal
+        result, failure = self._fan_out(event_name, args, {})
+        if result is None and failure is not None:
+            return self._handle_error(event_name, failure)
+        return result
 
     def _check_arguments(self, event_name: str, args: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
-        """The error ack for a payload over the size limit, or for a number of
-        arguments some subscriber cannot take (checked before any runs)."""
-        if self.max_payload_bytes is not None and args:
-            size = _payload_size(args)
-            if size > self.max_payload_bytes:
-                return self._fail(event_name, f"Payload of {size} bytes is larger than the "
-                                              f"{self.max_payload_bytes}-byte limit", {}, status=413)
+        """The error ack for a number of arguments some subscriber cannot take
+        (checked before any runs). The payload size was checked on the raw
+        packet, before this greenlet existed (:mod:`.event_guard`)."""
         count = len(args)
         for record in self._subscribers.get(event_name, ()):
             fewest, most = record[3], record[4]
@@ -307,20 +410,12 @@ class SocketIngress:
         return not manager.is_connected(request.sid, request.namespace)
 
     def _handle_error(self, event_name: str, exc: Exception) -> Any:
-        from ..contracts.schema import SchemaError
-        from .http import HTTPError
-
-        if isinstance(exc, SchemaError):
-            return self._fail(event_name, str(exc), {"errors": dict(getattr(exc, "errors", None) or {})},
-                              status=400)
-        if isinstance(exc, HTTPError):
-            return self._fail(event_name, exc.message, dict(exc.payload), status=exc.status_code)
-        logger.error("socket event %r: handler raised %s: %s", event_name, type(exc).__name__, exc,
-                     exc_info=exc)
-        extra: Dict[str, Any] = {}
-        if self._debug():
-            extra["exception"] = f"{type(exc).__name__}: {exc}"
-        return self._fail(event_name, "Internal error while handling the event", extra, status=500)
+        """The error ack for ``exc``: the same envelope as a route's
+        (:func:`specter_spoc.web.errors.error_body`), without a traceback."""
+        body, status = error_body(exc, message="Internal error while handling the event", debug=self._debug())
+        body.pop("traceback", None)
+        message = str(body.pop("error"))
+        return self._fail(event_name, message, body, status=status)
 
     def _fail(self, event_name: str, message: str, extra: Dict[str, Any], *, status: int,
               notify: Optional[bool] = None) -> Dict[str, Any]:
@@ -337,16 +432,42 @@ class SocketIngress:
         return body
 
 
-def _payload_size(args: Tuple[Any, ...]) -> int:
-    total = 0
-    for arg in args:
-        if isinstance(arg, (bytes, bytearray)):
-            total += len(arg)
-        elif isinstance(arg, str):
-            total += len(arg.encode("utf-8", "replace"))
-        else:
+def socket_limits(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The per-connection event limits a Flask config (or any mapping) asks
+    for, as keyword arguments of :meth:`SocketIngress.configure`:
+
+    - ``SOCKETIO_MAX_IN_FLIGHT``: events one connection may have running at
+      once (default :data:`DEFAULT_MAX_IN_FLIGHT`; ``0`` or ``"none"``: unbounded);
+    - ``SOCKETIO_RATE_LIMIT``: events per second per connection (default none);
+    - ``SOCKETIO_RATE_BURST``: events at once under the rate (default: the rate);
+    - ``SOCKETIO_ON_EXCESS``: ``"refuse"`` (error ack 429) or ``"disconnect"``.
+
+    Strings (from ``.env``) are accepted. Validates everything before
+    anything is applied, so an app factory can call it before booting;
+    raises ValueError naming the key and what to write instead."""
+    def number(key: str, default: Any, kind: Callable[[str], Any]) -> Any:
+        value = config.get(key, default)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("", "none", "off", "0"):
+                return None
             try:
-                total += len(json.dumps(arg, default=str))
-            except (TypeError, ValueError):
-                total += 0
-    return total
+                value = kind(text)
+            except ValueError:
+                raise ValueError(f"{key} must be a number, got {value!r}.") from None
+        if value == 0 and not isinstance(value, bool):
+            return None
+        return value
+
+    try:
+        limits = {
+            "max_in_flight": number("SOCKETIO_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, int),
+            "rate_limit": number("SOCKETIO_RATE_LIMIT", None, float),
+            "rate_burst": number("SOCKETIO_RATE_BURST", None, int),
+            "on_excess": str(config.get("SOCKETIO_ON_EXCESS") or "refuse").strip().lower(),
+        }
+        SocketIngress(name="settings").configure(**limits)  # the same checks, on a throwaway
+    except ValueError as exc:
+        raise ValueError(f"socket event limits in the settings: {exc} (keys SOCKETIO_MAX_IN_FLIGHT, "
+                         "SOCKETIO_RATE_LIMIT, SOCKETIO_RATE_BURST, SOCKETIO_ON_EXCESS)") from None
+    return limits

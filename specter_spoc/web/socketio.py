@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import gevent
 
+from .._masking import mask_text, mask_url
+from ..lifecycle.service import Service
+
 __all__ = ["SHUTDOWN_EVENT", "FLUSH_TIMEOUT", "SUPPORTED_ENGINEIO", "connected_clients", "disconnect_clients",
-           "stop_background_tasks"]
+           "stop_background_tasks", "own_background_tasks", "MessageQueueMonitor", "message_queue_monitor"]
 
 logger = logging.getLogger("specter_spoc.socketio")
 
@@ -92,6 +95,30 @@ def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -
     return count
 
 
+def own_background_tasks(socketio: Any, adopt: Callable[[Any], Any]) -> Callable[[], None]:
+    """Hand every background task Engine.IO starts from now on (per-session
+    ping and writer greenlets, its service task) to ``adopt``, so the
+    runtime that owns the server kills and joins them at shutdown: a
+    session's ping greenlet otherwise sleeps on for ``ping_interval``
+    (25 s) after its session closed. Returns the function that undoes it."""
+    eio = _engineio(socketio)
+    if eio is None or not callable(getattr(eio, "start_background_task", None)):
+        return lambda: None
+    original = eio.start_background_task
+
+    def start_background_task(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        task = original(target, *args, **kwargs)
+        adopt(task)
+        return task
+
+    eio.start_background_task = start_background_task
+
+    def restore() -> None:
+        if eio.__dict__.get("start_background_task") is start_background_task:
+            del eio.start_background_task
+    return restore
+
+
 def stop_background_tasks(socketio: Any) -> None:
     """python-socketio's own ``shutdown()``: stops Engine.IO's service task
     (its docs: call it before the web server stops). Never raises."""
@@ -102,3 +129,87 @@ def stop_background_tasks(socketio: Any) -> None:
             stop()
         except Exception:
             logger.exception("stopping Socket.IO background tasks failed")
+
+
+class MessageQueueMonitor(Service):
+    """The Socket.IO message queue (``REDIS_URL`` / ``message_queue=``) as a
+    part of the runtime: its pub/sub listener is started at boot, not lazily
+    on the first client connect (an emit from another process right after
+    boot would otherwise be lost), and ``health()`` says ``degraded`` while
+    the queue's server does not answer.
+    """
+
+    #: seconds one health probe may take
+    probe_timeout = 1.0
+    #: starts before the app's own services, so their first emits travel
+    priority = -500
+
+    def __init__(self, socketio: Any) -> None:
+        super().__init__("socketio.message_queue")
+        self._socketio = socketio
+
+    def _manager(self) -> Any:
+        server = getattr(self._socketio, "server", None)
+        return getattr(server, "manager", None), server
+
+    def on_start(self) -> None:
+        if not _patched():
+            logger.warning("the Socket.IO message queue is configured but this process is not monkey-patched "
+                           "(gevent.monkey.patch_all()): its listener would block the whole process, so it "
+                           "is not started; emits from other processes will not reach this one's clients. "
+                           "Patch first (specter-spoc run, gunicorn -k gevent and the pytest plugin do).")
+            return
+        manager, server = self._manager()
+        if server is not None and manager is not None and not getattr(server, "manager_initialized", True):
+            server.manager_initialized = True
+            manager.initialize()  # starts the listener (an Engine.IO background task the runtime owns)
+
+    def _probe(self) -> Optional[str]:
+        """None when the queue's server answers, else why not."""
+        if not _patched():  # a blocking socket would freeze the process on a dead server
+            return "this process is not monkey-patched, so the listener is not running"
+        manager, _ = self._manager()
+        if manager is None:
+            return "no message queue manager"
+        ping = getattr(getattr(manager, "redis", None), "ping", None)
+        if ping is None:
+            connect = getattr(manager, "_redis_connect", None)
+            if not callable(connect):
+                return None  # a manager without a ping (kombu, zmq): trust its own retries
+            try:
+                connect()
+            except Exception as exc:
+                return mask_text(f"{type(exc).__name__}: {exc}")
+            ping = getattr(getattr(manager, "redis", None), "ping", None)
+            if ping is None:
+                return None
+        try:
+            with gevent.Timeout(self.probe_timeout):
+                ping()
+        except BaseException as exc:  # noqa: B036 - a Timeout is an answer too
+            return mask_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return None
+
+    def health(self) -> Dict[str, Any]:
+        report = super().health()
+        manager, _ = self._manager()
+        report["url"] = mask_url(getattr(manager, "redis_url", None) or getattr(manager, "url", "") or "")
+        if report["status"] == "ok":
+            problem = self._probe()
+            if problem is not None:
+                report["status"] = "degraded"
+                report["reason"] = f"message queue unreachable: {problem}"
+        return report
+
+
+def _patched() -> bool:
+    from gevent import monkey
+    return bool(monkey.is_module_patched("socket"))
+
+
+def message_queue_monitor(socketio: Any) -> Optional[MessageQueueMonitor]:
+    """A monitor when ``socketio`` publishes through a message queue, else None."""
+    from socketio.pubsub_manager import PubSubManager
+
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    return MessageQueueMonitor(socketio) if isinstance(manager, PubSubManager) else None

@@ -92,12 +92,17 @@ class EventBus:
 
     def off(self, event: str, callback: Listener) -> None:
         """Remove the first subscription of ``callback`` (or of a ``once``
-        wrapper around it) from ``event``. Unknown pairs are ignored."""
+        wrapper around it) from ``event``. Unknown pairs are ignored.
+
+        Listeners are compared by equality, not identity, as in SPECTER:
+        ``self.handler`` builds a new bound-method object on every access, so
+        ``bus.off("x", self.handler)`` must match the one given to ``on``.
+        """
         current = self._listeners.get(event)
         if not current:
             return
         for index, listener in enumerate(current):
-            if listener is callback or getattr(listener, "__wrapped_listener__", None) is callback:
+            if listener == callback or getattr(listener, "__wrapped_listener__", None) == callback:
                 remaining = current[:index] + current[index + 1:]
                 if remaining:
                     self._listeners[event] = remaining

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from specter_spoc.cli import cli, flask_group
+from specter_spoc.testing import wait_until
 
 _FIXTURES = str(Path(__file__).resolve().parents[1] / "project")
 if _FIXTURES not in sys.path:
@@ -207,6 +208,7 @@ def test_new_app_scaffold_boots_and_serves(runner, project_dir):
     assert result.exit_code == 0 and "created" in result.output
     target = project_dir / "apps" / "orders"
     assert sorted(p.name for p in target.iterdir()) == ["__init__.py", "controllers.py", "models.py", "services.py"]
+    assert (project_dir / "tests" / "test_orders.py").is_file()
     again = invoke(runner, "new", "app", "orders", "--project", project_dir)
     assert again.exit_code == 2 and "already exists" in again.output
     assert invoke(runner, "new", "app", "Bad-Name", "--project", project_dir).exit_code == 2
@@ -224,9 +226,10 @@ def test_new_app_scaffold_boots_and_serves(runner, project_dir):
         try:
             client = app.test_client()
             assert client.post("/orders/", json={"title": "first"}).status_code == 201
-            assert client.get("/orders/").json == {"app": "orders", "items": [{"id": 1, "title": "first"}]}
+            wait_until(lambda: client.get("/orders/").json == {"items": [{"id": 1, "title": "first", "done": True}]},
+                       timeout=5, what="the worker marking the item done")
             socket = app.extensions["socketio"].test_client(app)
-            assert socket.emit("orders:ping", {}, callback=True) == {"pong": True}
+            assert socket.emit("orders:add", {"title": "second"}, callback=True)["id"] == 2
             socket.disconnect()
         finally:
             runtime.shutdown()
@@ -236,7 +239,7 @@ def test_new_app_scaffold_boots_and_serves(runner, project_dir):
 
 def test_flask_group_has_the_same_commands(runner, project_dir):
     assert set(flask_group.commands) == set(cli.commands) == {
-        "check", "apps", "components", "settings", "routes", "run", "new"}
+        "check", "apps", "components", "settings", "routes", "run", "new", "top", "tree", "queue"}
     result = invoke(runner, "check", "--project", project_dir, group=flask_group)
     assert result.exit_code == 0 and "No problems found" in result.output
 
@@ -256,12 +259,27 @@ def test_console_script_check_in_a_subprocess(project_dir, tmp_path):
     assert "spoc.apps.production" in bad.stderr and "config/spoc.toml" in bad.stderr
 
 
-def test_flask_spoc_entry_point_in_a_subprocess(project_dir):
-    result = _run([str(VENV_BIN / "flask"), "spoc", "apps", "--project", str(project_dir), "--json"])
+def test_flask_spoc_acts_on_the_app_named_by_app_not_the_working_directory(project_dir, tmp_path):
+    (project_dir / "wsgi.py").write_text(
+        "from specter_spoc import create_app as _create\n"
+        "from pathlib import Path\n\n"
+        "def create_app():\n    return _create(Path(__file__).parent)\n")
+    stray = write_tree(tmp_path / "stray", blog_platform({}))  # a different project in the cwd
+    (stray / "config" / "settings.py").write_text('INSTALLED_APPS = ["users"]\n')
+    result = _run([str(VENV_BIN / "flask"), "--app", f"{project_dir / 'wsgi.py'}:create_app", "spoc", "apps",
+                   "--json"], cwd=stray)
     assert result.returncode == 0, result.stderr
     assert [a["name"] for a in json.loads(result.stdout)["apps"]] == ["users", "blog"]
+    routes = _run([str(VENV_BIN / "flask"), "--app", f"{project_dir / 'wsgi.py'}:create_app", "spoc", "routes",
+                   "--json"], cwd=stray)
+    assert {"rule": "/blog/posts/", "methods": ["GET"], "endpoint": "blog_PostController.index"} in \
+        json.loads(routes.stdout)["routes"], routes.stderr
+    refused = _run([str(VENV_BIN / "flask"), "--app", f"{project_dir / 'wsgi.py'}:create_app", "spoc", "apps",
+                    "--project", str(stray)], cwd=stray)
+    assert refused.returncode == 2 and "drop --project" in refused.stderr
 
 
+@pytest.mark.e2e
 def test_run_serves_http_and_stops_on_sigterm(project_dir, free_port):
     proc = subprocess.Popen([str(VENV_BIN / "specter-spoc"), "run", "--project", str(project_dir),
                              "--port", str(free_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
+
+from specter_spoc.testing import free_port
 
 HERE = Path(__file__).parent
 VENV_BIN = Path(sys.executable).parent
@@ -25,12 +26,6 @@ def gunicorn_extra_args() -> List[str]:
     otherwise share ~/.gunicorn/gunicorn.ctl."""
     from gunicorn.config import KNOWN_SETTINGS
     return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

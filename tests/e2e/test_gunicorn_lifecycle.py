@@ -1,5 +1,5 @@
-"""boot() under a real gunicorn GeventWebSocketWorker, a real Socket.IO
-client over websocket, and SIGTERM."""
+"""boot() under a real gunicorn (GeventWebSocketWorker, and -k gevent with the
+default install), real websocket-only Socket.IO clients, and SIGTERM."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,20 +11,28 @@ from gevent.event import Event
 pytestmark = pytest.mark.e2e
 
 
+#: PYTHONPATH entry hiding gevent-websocket, as in the default install
+DEFAULT_INSTALL = str(Path(__file__).parent / "default_install")
+
+
 @pytest.mark.parametrize("worker", ["geventwebsocket.gunicorn.workers.GeventWebSocketWorker", "gevent"])
 def test_emit_receive_then_sigterm_stops_everything_in_reverse(gunicorn_server, sio_clients, tmp_path: Path,
                                                                worker: str) -> None:
+    """Websocket-only clients on both worker classes: gevent-websocket's own
+    worker, and ``-k gevent`` with the default install (simple-websocket)."""
     order_file = tmp_path / "order.txt"
-    transports = ["websocket"] if "WebSocket" in worker else ["polling"]
-    with gunicorn_server("order_app:create_app()", env={"ORDER_FILE": str(order_file)},
-                         worker=worker) as server:
+    env = {"ORDER_FILE": str(order_file)}
+    if worker == "gevent":
+        env["PYTHONPATH"] = DEFAULT_INSTALL
+    with gunicorn_server("order_app:create_app()", env=env, worker=worker) as server:
         client = sio_clients()
         got_news = Event()
         got_shutdown = Event()
         news: list = []
         client.on("news", lambda data: (news.append(data), got_news.set()))
         client.on("server_shutdown", lambda data: got_shutdown.set())
-        client.connect(server.url, transports=transports, wait_timeout=10)
+        client.connect(server.url, transports=["websocket"], wait_timeout=10)
+        assert client.transport() == "websocket"
         assert client.call("echo", {"x": 1}, timeout=10) == {"echo": {"x": 1}}
         assert requests.post(f"{server.url}/emit/hello", timeout=5).json() == {"sent": "hello"}
         assert got_news.wait(10) and news == [{"word": "hello"}]

@@ -3,9 +3,12 @@ test files can import it whatever other ``conftest`` modules are loaded)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Union
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "examples" / "blog_platform"
@@ -24,15 +27,17 @@ def _load_e2e_helpers() -> Any:
 
 
 e2e = _load_e2e_helpers()
-free_port = e2e.free_port
+from specter_spoc.testing import free_port  # noqa: E402
 Server = e2e.Server
 
 
-def app_config(tmp_path: Path, **overrides: Any) -> Dict[str, Any]:
-    """Settings overrides for an in-process app: its own database, fast hashes,
-    a fixed key, both workers on."""
+def app_config(database: Union[str, Path], **overrides: Any) -> Dict[str, Any]:
+    """Settings overrides for an in-process app: its database (a URL, or a
+    folder for an SQLite file; migrated at boot), fast hashes, a fixed key,
+    both workers on."""
     config: Dict[str, Any] = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'blog.db'}",
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database / 'blog.db'}",
+        "DATABASE_AUTO_MIGRATE": True,
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_SCRYPT_N": TEST_SCRYPT_N,
         "WORKERS": {"email_notifications": {"enabled": True, "interval": 60},
@@ -40,6 +45,31 @@ def app_config(tmp_path: Path, **overrides: Any) -> Dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+class InAppContext:
+    """Calls the methods of ``target`` inside an app context of ``app``;
+    setting an attribute sets it on ``target`` (so monkeypatch reaches it)."""
+
+    def __init__(self, app: Any, target: Any) -> None:
+        object.__setattr__(self, "_app", app)
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._target, name)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._app.app_context():
+                return value(*args, **kwargs)
+        return call
 
 
 class BlogClient:
@@ -52,7 +82,19 @@ class BlogClient:
         self.socketio = app.extensions["socketio"]
 
     def service(self, name: str) -> Any:
-        return self.runtime.registry.require(name)
+        """A running component by its registry name (``"users.UserService"``);
+        its methods are called in an app context, as in a request (the
+        services use Flask-SQLAlchemy's per-context session)."""
+        return InAppContext(self.app, self.runtime.registry.require(name))
+
+    def sql(self, statement: str) -> List[Any]:
+        """Rows of a raw SQL query on the app's database."""
+        from sqlalchemy import text
+
+        with self.app.app_context():
+            db = self.app.extensions["sqlalchemy"]
+            with db.engine.connect() as connection:
+                return list(connection.execute(text(statement)))
 
     # raw requests returning (status, json)
     def call(self, method: str, path: str, token: Optional[str] = None, **kwargs: Any) -> Any:
@@ -111,3 +153,72 @@ def server_env(tmp_path: Path, **extra: str) -> Dict[str, str]:
         "ENABLE_INDEXER_WORKER": "true",
         **extra,
     }
+
+
+# ----------------------------------------------------------------- PostgreSQL
+def postgres_bin() -> Optional[Path]:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` holding initdb and pg_ctl."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else None
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on 127.0.0.1:<free port>, trust auth.
+
+    Started with ``pg_ctl start`` (postgres then runs detached, not as a child
+    of the test process) and stopped with ``pg_ctl stop -m immediate``. As root
+    (CI) the server runs as the ``postgres`` system user, since PostgreSQL
+    refuses to run as root. :meth:`new_database` gives each test its own
+    empty database.
+    """
+
+    USER = "blog"
+
+    def __init__(self, bindir: Path) -> None:
+        import tempfile
+
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="blog-pg-"))
+        self.data = self.root / "data"
+        self.os_user = "postgres" if os.geteuid() == 0 else None
+        self._count = 0
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        result = subprocess.run([str(self.bindir / args[0]), *args[1:]], user=self.os_user, capture_output=True,
+                                text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+    def start(self) -> "PostgresServer":
+        if self.os_user:
+            shutil.chown(self.root, self.os_user)
+        self._run("initdb", "-D", str(self.data), "-U", self.USER, "--auth=trust", "-E", "UTF8", "--no-sync",
+                  "--no-instructions")
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off " \
+                  "-c synchronous_commit=off -c max_connections=100"
+        self._run("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"),
+                  "-o", options)
+        return self
+
+    def stop(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{self.USER}@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        import psycopg
+
+        self._count += 1
+        name = f"blog_{os.getpid()}_{self._count}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.USER} dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)

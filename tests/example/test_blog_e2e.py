@@ -1,6 +1,7 @@
 """The example deployed as documented: a real gunicorn GeventWebSocketWorker
-(and ``main.py``) on a free loopback port, real Socket.IO clients over
-WebSocket, SIGTERM, and a restart on the same database."""
+(and ``specter-spoc run``, what scripts/serve.sh runs) on a free loopback
+port, real Socket.IO clients over WebSocket, SIGTERM, a restart on the same
+database, the demo data, and the migrations through ``flask db upgrade``."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -43,7 +44,7 @@ def test_gunicorn_websocket_clients_get_post_published_then_sigterm_and_restart(
             assert client.transport() == "websocket"
             clients.append(client)
         listed = clients[0].call("posts:list", {"limit": 5}, timeout=10)
-        assert listed == {"ok": True, "posts": []}
+        assert listed == {"ok": True, "posts": [], "total": 0}
 
         alice = _user(url, "alice")
         headers = {"Authorization": f"Bearer {alice['token']}"}
@@ -90,33 +91,74 @@ def test_gunicorn_gevent_worker_serves_long_polling_clients(blog_server: Any, si
         assert "Traceback" not in server.log(), server.log()
 
 
-def test_main_py_serves_prints_the_url_and_stops_on_sigterm(blog_server: Any) -> None:
-    with blog_server("main") as server:
-        alice = _user(server.url, "alice")
-        assert alice["username"] == "alice"
-        assert requests.get(f"{server.url}/", timeout=10).status_code == 200
+def test_specter_spoc_run_with_demo_data_prints_the_url_and_the_credentials(blog_server: Any) -> None:
+    with blog_server("run", BLOG_DEMO="true") as server:
+        posts = _json(requests.get(f"{server.url}/api/posts", timeout=10), 200)
+        assert posts["total"] == 3 and {p["author"]["username"] for p in posts["posts"]} == {"alice", "bob"}
+        login = requests.post(f"{server.url}/api/login", json={"username": "bob", "password": "demo-password"},
+                              timeout=10)
+        assert login.status_code == 200
+        page = requests.get(f"{server.url}/", timeout=10).text
+        assert "Getting Started with SPOC" in page  # rendered on the server
         elapsed = server.terminate(timeout=30)
         log = server.log()
         assert elapsed < 10 and server.proc.returncode == 0, log
-        assert f"Blog platform running on {server.url}/" in log
-        assert "Blog platform stopped." in log and "Traceback" not in log
+        assert f"on {server.url} " in log, log  # the URL, from the runtime's startup line
+        assert "alice or bob, password 'demo-password'" in log, log
+        assert "Traceback" not in log, log
 
 
-def test_main_py_reports_a_busy_port_without_a_traceback(tmp_path: Any) -> None:
+def test_flask_db_upgrade_migrates_a_postgresql_database(postgres: Any, tmp_path: Any) -> None:
+    """Server databases are not migrated at boot by default: boot refuses an
+    unmigrated one and names the command; ``flask db upgrade`` (the
+    documented command, a real process) migrates it, and then it boots."""
+    import os
+    import subprocess
+
+    from sqlalchemy import create_engine, text
+
+    from blog_example_helpers import EXAMPLE_DIR, VENV_BIN, app_config, server_env
+    from specter_spoc import BootError, create_app
+
+    url = postgres.new_database()
+    config = app_config(url, DATABASE_AUTO_MIGRATE=None)
+    with pytest.raises(BootError) as refused:
+        create_app(EXAMPLE_DIR, mode="test", config=config)
+    assert "flask --app wsgi:create_app db upgrade" in str(refused.value)
+
+    env = {**os.environ, **server_env(tmp_path, DATABASE_URL=url)}
+    env.pop("DATABASE_AUTO_MIGRATE", None)
+    upgraded = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi:create_app", "db", "upgrade"],
+                              capture_output=True, text=True, timeout=120, env=env, cwd=EXAMPLE_DIR)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001_initial"
+    finally:
+        engine.dispose()
+    app = create_app(EXAMPLE_DIR, mode="test", config=config)
+    try:
+        response = app.test_client().get("/api/posts")
+        assert response.status_code == 200 and response.get_json()["total"] == 0
+    finally:
+        app.extensions["specter_spoc"].shutdown()
+
+
+def test_specter_spoc_run_reports_a_busy_port_without_a_traceback(tmp_path: Any) -> None:
     import os
     import socket
     import subprocess
-    import sys
 
-    from blog_example_helpers import EXAMPLE_DIR, server_env
+    from blog_example_helpers import EXAMPLE_DIR, VENV_BIN, server_env
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, str(EXAMPLE_DIR / "main.py"), "--port", str(port)],
-                                capture_output=True, text=True, timeout=60,
+        result = subprocess.run([str(VENV_BIN / "specter-spoc"), "run", "--project", str(EXAMPLE_DIR),
+                                 "--port", str(port)], capture_output=True, text=True, timeout=120,
                                 env={**os.environ, **server_env(tmp_path)})
     assert result.returncode == 2, result.stderr
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from blog_example_helpers import PASSWORD, BlogClient
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return any_database_url
 
 
 def test_register_login_and_me(blog: BlogClient) -> None:
@@ -25,10 +32,7 @@ def test_register_login_and_me(blog: BlogClient) -> None:
 def test_passwords_are_stored_as_salted_scrypt_hashes(blog: BlogClient) -> None:
     blog.register("alice")
     blog.register("bob")
-    from sqlalchemy import text
-
-    with blog.service("database").session() as session:
-        hashes = [row[0] for row in session.execute(text("SELECT password_hash FROM users ORDER BY id"))]
+    hashes = [row[0] for row in blog.sql("SELECT password_hash FROM users ORDER BY id")]
     assert all(h.startswith("scrypt$1024$8$1$") for h in hashes)
     assert hashes[0] != hashes[1]  # same password, different salts
     assert PASSWORD not in "".join(hashes)
@@ -76,10 +80,10 @@ def test_register_conflicts_on_username_and_email(blog: BlogClient) -> None:
     blog.register("alice")
     status, data = blog.call("POST", "/api/users", json={"username": "ALICE", "email": "other@example.com",
                                                          "password": PASSWORD})
-    assert status == 409 and "username" in data["error"]
+    assert status == 409 and "username" in data["error"] and "username" in data["errors"]  # for the form field
     status, data = blog.call("POST", "/api/users", json={"username": "alice2", "email": "ALICE@example.com",
                                                          "password": PASSWORD})
-    assert status == 409 and "e-mail" in data["error"]
+    assert status == 409 and "e-mail" in data["error"] and "email" in data["errors"]
     assert len(blog.service("users.UserService").list_users()) == 1
 
 
@@ -96,7 +100,6 @@ def test_tokens_are_required_and_checked(blog: BlogClient) -> None:
     alice = blog.user("alice")
     response = blog.http.post("/api/posts", json={"title": "t", "content": "c"})
     assert response.status_code == 401 and "Bearer" in response.get_json()["error"]
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     forged = URLSafeTimedSerializer("another-key", salt="blog-platform.login").dumps({"uid": alice["id"]})
     for header in (f"Bearer {forged}", "Bearer garbage", f"Basic {alice['token']}", "Bearer "):
         status, data = blog.call("GET", "/api/me", headers={"Authorization": header})
@@ -153,7 +156,7 @@ def test_unknown_users_and_urls_are_json_404(blog: BlogClient) -> None:
     assert blog.call("GET", "/api/users/999/profile")[0] == 404
     assert blog.call("PUT", "/api/users/999/profile", alice["token"], json={"bio": "x"})[0] == 404
     status, data = blog.call("GET", "/api/users/abc/profile")
-    assert status == 404 and "Not Found" in data["error"]
+    assert status == 404 and data["error"]
     assert blog.call("GET", "/api/nothing-here")[0] == 404
     response = blog.http.delete("/api/users")
     assert response.status_code == 405 and response.is_json and "POST" in response.headers["Allow"]

@@ -97,3 +97,21 @@ def test_data_and_index_survive_a_restart(make_blog: Any) -> None:
     assert second.call("GET", "/api/me", alice["token"])[0] == 200  # same SECRET_KEY: tokens stay valid
     assert [r["post"]["id"] for r in second.call("GET", "/api/search?q=sqlite")[1]["results"]] == [post["id"]]
     assert len(_outbox(second)) == 3  # two welcomes + one comment notice, stored once
+
+
+def test_a_database_without_migration_history_is_refused_with_the_fix(database_url: str) -> None:
+    """A database made by create_all (no alembic_version table) is not
+    migrated over: boot says how to stamp it."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    from blog_example_helpers import EXAMPLE_DIR, app_config
+    from specter_spoc import BootError, create_app
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(30))"))
+    engine.dispose()
+    with pytest.raises(BootError) as refused:
+        create_app(EXAMPLE_DIR, mode="test", config=app_config(database_url))
+    assert "db stamp 0001_initial" in str(refused.value)

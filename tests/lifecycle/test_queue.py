@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specter_spoc.lifecycle.queue import QueueService
+from specter_spoc.testing import wait_until
 
 
 class Recorder(QueueService):
@@ -50,14 +51,6 @@ def assert_balanced(svc: QueueService) -> dict:
     assert s["accepted"] == (s["processed"] + s["dead_lettered"] + s["handed_back"]
                              + s["pending"] + s["in_flight"]), s
     return s
-
-
-def wait_until(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        gevent.sleep(0.005)
 
 
 # ------------------------------------------------------------- SPECTER surface

@@ -11,15 +11,8 @@ from gevent.event import Event
 from specter_spoc.lifecycle.service import Service
 from specter_spoc.lifecycle.watcher import Watcher, WatcherError
 from specter_spoc.wiring.proxies import bus
+from specter_spoc.testing import wait_until
 from specter_spoc.wiring.scope import Scope, default_scope
-
-
-def wait_until(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        gevent.sleep(0.002)
 
 
 class Counter:

@@ -183,3 +183,50 @@ def test_boot_logs_and_runtime_reports_mask_every_secret(secret_project: Path, r
         assert not _leaks(text, secrets), f"{name} shows {_leaks(text, secrets)}: {text[:2000]}"
     assert "********" in reports["project.describe()"] or "********" in reports["repr(settings)"]
     assert not _leaks(logs, secrets), f"the boot/shutdown log shows {_leaks(logs, secrets)}:\n{logs[-4000:]}"
+
+
+# ---------------------------------------------- secrets in exception text (issue 12 section 5)
+def test_the_log_masking_filter_masks_urls_in_messages_arguments_and_tracebacks() -> None:
+    """A crash message naming ``redis://:secret@host`` reaches a real handler
+    masked: in the %-arguments, the message and the formatted traceback."""
+    import io
+    import logging
+
+    from specter_spoc._masking import install_log_masking
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    app_logger = logging.getLogger("some_app.worker")  # not ours: masked by the root handler's filter
+    ours = logging.getLogger("specter_spoc.lifecycle.test_masking")
+    uninstall = install_log_masking()
+    try:
+        try:
+            raise ConnectionError("Error connecting to redis://:hunter2-SECRET@db:6379/0")
+        except ConnectionError as exc:
+            ours.error("service %r crashed: %s", "indexer", exc, exc_info=True)
+            app_logger.warning("retrying postgres://app:pg-SECRET@db/app?password=q-SECRET")
+        uninstall()
+        app_logger.warning("after uninstall: redis://:visible@db")
+    finally:
+        root.removeHandler(handler)
+        uninstall()
+    text = stream.getvalue()
+    assert "SECRET" not in text, text
+    assert text.count("********") >= 4, text
+    assert "Traceback" in text and "ConnectionError" in text and "'indexer' crashed" in text
+    assert "redis://:visible@db" in text  # removed again
+
+
+def test_one_masking_function_serves_every_layer() -> None:
+    from specter_spoc import _masking
+    from specter_spoc.contrib.redis import connection
+    from specter_spoc.project import masking
+
+    assert masking.mask_text is _masking.mask_text and connection.mask_url is _masking.mask_url
+    assert _masking.mask_text("ValueError: rediss://user:pw%40x@h:1/0 failed") == \
+        "ValueError: rediss://user:********@h:1/0 failed"
+    assert _masking.mask_url("user:pw@host:6379") == "********@host:6379"
+    assert _masking.mask_text("plain text without urls") == "plain text without urls"

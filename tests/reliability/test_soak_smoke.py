@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.e2e
 def test_a_tiny_soak_runs_end_to_end_and_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     proc = subprocess.run([sys.executable, "-m", "benchmarks.soak", "--clients", "5", "--seconds", "4",

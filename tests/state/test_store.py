@@ -241,3 +241,26 @@ def test_argument_errors_name_the_argument(call, fragment):
 def test_unknown_keyword_is_a_type_error():
     with pytest.raises(TypeError):
         create_store("s", emit=True)
+
+
+def test_state_made_outside_a_runtime_follows_the_module_bus_made_inside_stays() -> None:
+    """A module-level store/cache (SPECTER's import-time pattern) talks to the
+    bus of whoever uses it; one created inside a runtime keeps that runtime's."""
+    from specter_spoc import bus, create_cache
+
+    module_level = create_store("mod", emit_events=True)
+    cache = create_cache("drives", depends_on=["storage:mounts"])
+    runtime = Scope("runtime")
+    heard: list = []
+    with runtime.activate():
+        inside = create_store("inside", emit_events=True)
+        bus.on("mod:changed", heard.append)
+        bus.on("inside:changed", heard.append)
+        module_level.set({"a": 1})        # written from the runtime: its bus hears it
+    inside.set({"b": 2})                   # written from outside: still the runtime's bus
+    assert heard == [{"a": 1}, {"b": 2}]
+    cache.set(1)
+    bus.emit("storage:mounts")             # the default scope, where it was created
+    assert cache.get() is None
+    cache.destroy()
+    assert bus.listener_count("storage:mounts") == 0

@@ -6,6 +6,6 @@ import pytest
 
 
 @pytest.fixture
-def make_app(spoc_app: Callable[..., tuple]) -> Callable[..., tuple]:
-    """The plugin's ``spoc_app`` factory (apps booted, shut down after the test)."""
-    return spoc_app
+def make_app(spoc_app_factory: Callable[..., tuple]) -> Callable[..., tuple]:
+    """The plugin's ``spoc_app_factory`` (apps booted, shut down after the test)."""
+    return spoc_app_factory

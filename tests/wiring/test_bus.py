@@ -110,3 +110,26 @@ def test_tap_sees_every_event_first_and_can_refuse_it() -> None:
     assert seen == [("listener", 4)]
     with pytest.raises(TypeError, match="bus.tap"):
         bus.tap("nope")  # type: ignore[arg-type]
+
+
+def test_off_with_bound_method_and_once_of_bound_method() -> None:
+    """``self.handler`` is a new object on each access: off() matches by equality."""
+    bus = EventBus()
+
+    class Owner:
+        def __init__(self) -> None:
+            self.heard: list = []
+
+        def handler(self, data: object) -> None:
+            self.heard.append(data)
+
+    a, b = Owner(), Owner()
+    bus.on("e", a.handler)
+    bus.on("e", b.handler)
+    bus.off("e", a.handler)
+    bus.emit("e", 1)
+    assert (a.heard, b.heard) == ([], [1])
+    bus.once("o", a.handler)
+    bus.off("o", a.handler)
+    bus.emit("o", 2)
+    assert a.heard == [] and bus.listener_count("o") == 0

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 #: the project folder (holds config/, framework/, apps/, templates/, static/)
 BASE_DIR: Path = Path(__file__).resolve().parent.parent
 
 
-def _flag(name: str, default: bool) -> bool:
+def _flag(name: str, default: Optional[bool]) -> Optional[bool]:
     """An on/off environment variable (true/false, 1/0, yes/no, on/off)."""
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -48,14 +49,13 @@ SPOC_LAYOUT = "framework.layout.LAYOUT"
 
 # Plugins for cross-cutting concerns (spoc.toml's [spoc.plugins] entries come first)
 PLUGINS: dict = {
-    "middleware": [
-        "framework.middleware.CloseConnections",  # no idle keep-alive holding a worker at SIGTERM
-    ],
+    "middleware": [],
     "hooks": [
-        "framework.database.install_database",  # the Database service, owned by the runtime
-        "framework.errors.install_json_errors",  # JSON errors for unknown /api URLs and methods
+        "framework.database.DatabaseHooks",  # Flask-SQLAlchemy + Flask-Migrate on the app; engines disposed last
     ],
 }
+# Plugins are loaded, not applied (as in SPOC); let the runtime apply these two groups
+SPOC_APPLY_PLUGINS = True
 
 # Off by default so a served page never shows tracebacks; DEBUG=true to turn on
 DEBUG = _flag("DEBUG", False)
@@ -79,6 +79,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATA_DIR: Path = BASE_DIR / "var"
 #: echo every SQL statement to the log
 DATABASE_ECHO = _flag("DATABASE_ECHO", False)
+#: apply pending Alembic migrations at boot (default: on for SQLite, off for
+#: server databases, where `flask --app wsgi:create_app db upgrade` runs them)
+DATABASE_AUTO_MIGRATE = _flag("DATABASE_AUTO_MIGRATE", None)
 
 # Background workers (seed 001's WORKERS): enabled and interval in seconds
 WORKERS: dict = {
@@ -101,7 +104,18 @@ EMAIL: dict = {
 # Largest request body accepted (413 above it); a post is at most 20 000 characters
 MAX_CONTENT_LENGTH = 1024 * 1024
 
-# Login tokens (itsdangerous, signed with SECRET_KEY) expire after this many seconds
+# Login tokens (itsdangerous, signed with SECRET_KEY) and the page's login
+# cookie expire after this many seconds
 TOKEN_MAX_AGE = int(os.environ.get("TOKEN_MAX_AGE", str(7 * 24 * 3600)))
+PERMANENT_SESSION_LIFETIME = TOKEN_MAX_AGE
+# The page's login cookie: not readable by scripts, not sent by other sites' forms
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", False)  # true behind HTTPS
+
+# Demo users and posts at start (bash scripts/serve.sh --demo sets BLOG_DEMO=true)
+DEMO = _flag("BLOG_DEMO", False)
 # scrypt cost for password hashes (stored with each hash, so it can change later)
 PASSWORD_SCRYPT_N = int(os.environ.get("PASSWORD_SCRYPT_N", str(2 ** 14)))
+# worker processes hashing passwords (one CPU core each)
+PASSWORD_HASH_WORKERS = int(os.environ.get("PASSWORD_HASH_WORKERS", "1"))

@@ -1,49 +1,59 @@
-"""The data layer: SQLAlchemy 2.x behind a ``Database`` service.
+"""The data layer: Flask-SQLAlchemy for engines and sessions, Alembic
+migrations through Flask-Migrate.
 
-Why SQLAlchemy: it is what a Flask developer expects, it reaches every
-database through one URL (``DATABASE_URL``), and SQLite works embedded with
-nothing to install. Why a Service instead of Flask-SQLAlchemy: the engine then
-has an owner in the runtime's tree, so it is created when the runtime boots
-and disposed (connections closed, SQLite's WAL checkpointed) when it shuts
-down, after every service that writes through it has stopped.
+Why these: they are what a Flask developer expects. ``db`` is the usual
+``SQLAlchemy()`` extension object (models subclass ``db.Model``,
+``db.session`` is the session of the current app context) and ``migrate``
+is Flask-Migrate, so ``flask --app wsgi:create_app db upgrade`` /
+``db migrate`` work as in any Flask project. The runtime enters the app
+context in every greenlet it owns, so the services' and workers' greenlets
+each get their own session, exactly like requests do.
 
-gevent and databases: a database driver that does its own blocking I/O
-blocks the gevent hub while it waits. SQLite is an in-process library on a
-local file, so each statement is short; this module additionally serialises
-SQLite sessions on a gevent lock, so two greenlets never wait on each other's
-file lock while the hub is blocked. For a server database use a driver that
-cooperates with gevent (psycopg 3 after ``gevent.monkey.patch_all()``, or
-psycopg2 with ``psycogreen``), where no lock is taken.
+:class:`DatabaseHooks` (a ``hooks`` plugin in settings.PLUGINS) binds both to
+the app when the runtime boots, before any app service starts, applies
+pending migrations when ``DATABASE_AUTO_MIGRATE`` is on (the default for
+SQLite, so the first run creates the tables itself), and disposes the
+engines after every service has stopped.
+
+gevent and databases: SQLite is an in-process library on a local file, so
+each statement is short; no transaction here spans a gevent switch (bus
+events are emitted after the commit, password hashes are computed before
+the transaction), so greenlets never wait on each other's SQLite lock. For
+PostgreSQL use psycopg 3 (``postgresql+psycopg://``), whose waits are
+cooperative once gevent has monkey-patched the process (``specter-spoc run``
+and gunicorn's gevent workers patch first).
 
 Example::
 
-    with self.db.session() as session:      # commits on success, rolls back on error
+    with transaction() as session:       # commits on success, rolls back on error
         session.add(User(username="alice", ...))
 """
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager, nullcontext
+import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ContextManager, Dict, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
-from gevent.local import local
-from gevent.lock import BoundedSemaphore
-from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import Migrate, upgrade
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import StaticPool
-
-from specter_spoc import Service
+from sqlalchemy.orm import DeclarativeBase, Session
 
 logger = logging.getLogger("blog_platform.database")
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per Alembic plugin at import
 
-#: registry key under which the running Database is provided
-REGISTRY_KEY = "database"
+#: the Alembic migrations of the project (``flask db migrate`` writes here)
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
-#: DATABASE["engine"] -> SQLAlchemy driver (the drivers are not installed here)
+#: DATABASE["engine"] -> SQLAlchemy driver
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
@@ -53,7 +63,11 @@ _DRIVERS = {
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every model in the project (one MetaData)."""
+    """Declarative base of every model (``db.Model`` derives from it)."""
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
 
 
 def utcnow() -> datetime:
@@ -75,20 +89,22 @@ def database_url(config: Mapping[str, Any]) -> str:
     from the seed's ``DATABASE`` dict (SQLite files go to ``DATA_DIR``)."""
     explicit = config.get("DATABASE_URL")
     if explicit:
-        return str(explicit)
-    db = config.get("DATABASE") or {}
-    engine = str(db.get("engine") or "sqlite").lower()
-    name = str(db.get("name") or "blog_platform.db")
+        url = str(explicit)
+        if url.startswith(("postgres://", "postgresql://")):  # the usual URL, with the driver we ship
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    settings = config.get("DATABASE") or {}
+    engine = str(settings.get("engine") or "sqlite").lower()
+    name = str(settings.get("name") or "blog_platform.db")
     if engine == "sqlite":
-        if name == ":memory:":
-            return "sqlite://"
         path = Path(name)
         if not path.is_absolute():
             path = Path(config.get("DATA_DIR") or ".") / path
         return URL.create("sqlite", database=str(path)).render_as_string()
     return URL.create(
-        _DRIVERS.get(engine, engine), username=db.get("user") or None, password=db.get("password") or None,
-        host=db.get("host") or None, port=int(db["port"]) if db.get("port") else None, database=name,
+        _DRIVERS.get(engine, engine), username=settings.get("user") or None,
+        password=settings.get("password") or None, host=settings.get("host") or None,
+        port=int(settings["port"]) if settings.get("port") else None, database=name,
     ).render_as_string(hide_password=False)
 
 
@@ -102,142 +118,100 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-class Database(Service):
-    """Owns the SQLAlchemy engine: creates it and the tables at start,
-    disposes it at stop, and hands out transactional sessions.
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The app context's session in a transaction: committed when the
+    outermost block ends, rolled back if it raises. Nested blocks join the
+    outer transaction."""
+    session = db.session()
+    depth = session.info.get("depth", 0)
+    session.info["depth"] = depth + 1
+    try:
+        yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
+    finally:
+        session.info["depth"] = depth
 
-    Provided in the runtime's registry as ``"database"`` while it runs, so a
-    service finds it with ``self.scope.registry.require("database")``.
 
-    Example::
+def _under_flask_command() -> bool:
+    """True under the ``flask`` command (Flask sets FLASK_RUN_FROM_CLI), where
+    ``flask db upgrade`` is how an out-of-date schema gets fixed."""
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true"
 
-        db = Database("sqlite:////tmp/blog.db")
-        runtime.adopt(db)                      # started now, stopped with the runtime
-        with db.session() as session:
-            session.scalars(select(User)).all()
-    """
 
-    def __init__(self, url: str, *, echo: bool = False, metadata: Optional[MetaData] = None,
-                 name: str = "database", engine_options: Optional[Dict[str, Any]] = None) -> None:
+def schema_revisions() -> tuple[Optional[str], Optional[str]]:
+    """(the database's Alembic revision, the newest revision in migrations/)."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() if MIGRATIONS_DIR.is_dir() else None
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head
+
+
+def _refuse_unversioned(where: str) -> None:
+    """A database with the tables but no Alembic history (made by a version
+    of this example that used ``create_all``) would make the first migration
+    fail on "table already exists": say what to do instead."""
+    with db.engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    if "users" in tables and "alembic_version" not in tables:
+        raise RuntimeError(
+            f"the database {where} has the blog's tables but no migration history (it predates the migrations): "
+            "if its schema is the initial one, record that with `flask --app wsgi:create_app db stamp "
+            "0001_initial` in examples/blog_platform; otherwise move the file away to start afresh.")
+
+
+class DatabaseHooks:
+    """``hooks`` plugin: bind ``db`` and ``migrate`` to the runtime's app at
+    boot, bring the schema up to date, dispose the engines at shutdown (which
+    the runtime runs after every service that writes has stopped)."""
+
+    def startup(self, runtime: Any) -> None:
+        app: Flask = runtime.app
+        url = database_url(app.config)
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise ValueError(f"DATABASE_URL {url!r} is not a database URL ({exc}); write it like "
-                             "sqlite:////absolute/path.db or postgresql+psycopg://user:pw@host/db.") from None
-        super().__init__(name, {"url": parsed.render_as_string(hide_password=True)})
-        self.url = parsed
-        self.echo = echo
-        self.metadata = metadata if metadata is not None else Base.metadata
-        self.engine_options = dict(engine_options or {})
-        self._engine: Optional[Engine] = None
-        self._sessions: Optional[sessionmaker[Session]] = None
-        self._local = local()
-        self._lock: Optional[BoundedSemaphore] = None
+                             "sqlite:////absolute/path.db or postgresql://user:pw@host/db.") from None
+        where = parsed.render_as_string(hide_password=True)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+        app.config.setdefault("SQLALCHEMY_ECHO", bool(app.config.get("DATABASE_ECHO")))
+        db.init_app(app)
+        migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=sqlite)
+        if sqlite:
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+        auto = app.config.get("DATABASE_AUTO_MIGRATE")
+        try:
+            self._migrate(where, sqlite if auto is None else bool(auto))
+        except BaseException:
+            self.shutdown(runtime)  # a failed startup gets no shutdown call: close the connections now
+            raise
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            raise RuntimeError(f"Database {self.name!r} is not running: start it (the runtime does) "
-                               "before using its engine.")
-        return self._engine
-
-    # ------------------------------------------------------------ lifecycle
-    def on_start(self) -> None:
-        options = dict(self.engine_options)
-        if self.is_sqlite:
-            database = self.url.database
-            if not database or database == ":memory:":
-                # one shared connection, or every session would see its own empty database
-                options.setdefault("poolclass", StaticPool)
-                options.setdefault("connect_args", {"check_same_thread": False})
-            else:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self._lock = BoundedSemaphore(1)
-        engine = create_engine(self.url, echo=self.echo, **options)
-        self.own(engine, "dispose")  # released last: after the registry entry below
-        if self.is_sqlite:
-            event.listen(engine, "connect", _sqlite_pragmas)
-        self.metadata.create_all(engine)
-        self._engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self.add_cleanup(self._forget_engine)
-        self.scope.registry.provide(REGISTRY_KEY, self, owner=self)
-        logger.info("database ready: %s (%d tables)", self.state["url"], len(self.metadata.tables))
-
-    def _forget_engine(self) -> None:
-        self._sessions = None
-        self._engine = None
-
-    # ------------------------------------------------------------- sessions
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed when the block ends, rolled
-        back if it raises. Nested calls in one greenlet share the outer
-        session (and its transaction)."""
-        current = getattr(self._local, "session", None)
-        if current is not None:
-            yield current
+    @staticmethod
+    def _migrate(where: str, auto: bool) -> None:
+        if auto:
+            _refuse_unversioned(where)
+            upgrade(directory=str(MIGRATIONS_DIR))
+        current, head = schema_revisions()
+        if current != head:
+            message = (f"the database {where} is at migration {current!r}, the code needs {head!r}: run "
+                       "`flask --app wsgi:create_app db upgrade` in examples/blog_platform "
+                       "(or set DATABASE_AUTO_MIGRATE=true)")
+            if not _under_flask_command():
+                raise RuntimeError(message + ".")
+            logger.warning("%s", message)
             return
-        if self._sessions is None:
-            raise RuntimeError(f"Database {self.name!r} is not running; sessions are only available "
-                               "between its start and stop.")
-        guard: ContextManager[Any] = self._lock if self._lock is not None else nullcontext()
-        with guard:
-            session = self._sessions()
-            self._local.session = session
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                self._local.session = None
-                session.close()
+        logger.info("database ready: %s (migration %s)", where, head)
 
-    def health(self) -> Dict[str, Any]:
-        report = super().health()
-        report["url"] = self.state.get("url")
-        if self._engine is not None:
-            report["dialect"] = self._engine.dialect.name
-            report["pool"] = self._engine.pool.status()
-        return report
+    def shutdown(self, runtime: Any) -> None:
+        for engine in db.engines.values():
+            engine.dispose()
 
-
-def install_database(runtime: Any) -> None:
-    """``hooks`` plugin (listed in settings.PLUGINS): create the Database from
-    the app config and let the runtime own it.
-
-    The runtime adopts it while the project's hooks run, before any app
-    service starts; it is stopped after every service has stopped, because
-    the runtime releases what it adopted last.
-    """
-    config = runtime.app.config
-    database = Database(database_url(config), echo=bool(config.get("DATABASE_ECHO")))
-    runtime.adopt(database)
-
-
-class DataService(Service):
-    """Base of the apps' services that work on the database: it looks the
-    ``Database`` up in the registry when it starts (so apps never import one
-    another's objects, only the framework's key) and forgets it when it stops."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self._db: Optional[Database] = None
-
-    def on_start(self) -> None:
-        self._db = self.scope.registry.require(REGISTRY_KEY)
-
-    def on_stop(self) -> None:
-        self._db = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError(f"{self.name} is not running; the runtime starts it at boot.")
-        return self._db

@@ -4,7 +4,7 @@ Each app may have ``models``, ``services``, ``workers`` and ``controllers``
 modules; they are imported in that dependency order, so a controller can rely
 on its app's models and services being defined. The hooks log each module
 as it starts and stops, like the seed's ``init_database`` / ``close_database``
-hooks (the tables themselves are created by the Database service).
+hooks (the tables themselves come from the Alembic migrations in migrations/).
 """
 from __future__ import annotations
 

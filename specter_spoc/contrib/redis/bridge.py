@@ -28,6 +28,13 @@ Delivery semantics (those of Redis pub/sub, stated plainly):
   dropped, never resent, and counted in ``dropped``, like events arriving
   while the outbox is full; ``stop()`` flushes the outbox for up to
   ``flush_timeout`` seconds.
+- **foreign messages are dropped, never fatal**: anything on the channel
+  that is not a bus event of this format (another program's text, JSON of
+  another shape, JSON nested deeper than the decoder allows, bytes that are
+  not UTF-8) is counted in ``bad_messages`` and logged once per thousand.
+  The subscriber survives every payload; should it die anyway it is started
+  again, counted in ``subscriber_restarts``, and health says ``degraded``
+  while it is not running.
 """
 from __future__ import annotations
 
@@ -46,7 +53,7 @@ from gevent.event import Event
 from gevent.queue import Empty, Full, Queue
 
 from ...lifecycle.service import Service
-from .connection import CONNECTION_ERRORS, RedisConnection, require_gevent_patch
+from .connection import RedisConnection, require_gevent_patch
 
 __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]
 
@@ -106,7 +113,7 @@ class RedisBusBridge(Service):
 
     def __init__(self, url: str, shared: Iterable[str] = (), *, channel: str = DEFAULT_BUS_CHANNEL,
                  name: str = "redis-bus", max_pending: int = 10000, flush_timeout: float = 1.0,
-                 connect_timeout: float = 2.0, backoff_max: float = 2.0) -> None:
+                 connect_timeout: float = 2.0, backoff_max: float = 2.0, require_at_boot: bool = False) -> None:
         super().__init__(name)
         if not isinstance(channel, str) or not channel:
             raise TypeError(f"RedisBusBridge {name!r}: channel must be a non-empty str, got {channel!r}.")
@@ -115,6 +122,8 @@ class RedisBusBridge(Service):
         self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, retries=0)
         self.channel = channel
+        #: raise at start when Redis is unreachable (else start degraded and reconnect)
+        self.require_at_boot = bool(require_at_boot)
         self.max_pending = max_pending
         self.flush_timeout = float(flush_timeout)
         self._patterns: Tuple[str, ...] = ()
@@ -128,7 +137,9 @@ class RedisBusBridge(Service):
         self._sending = 0
         self._ready = Event()
         self._overflowing = False
-        self._counts = {"published": 0, "received": 0, "dropped": 0, "bad_messages": 0, "echoes_skipped": 0}
+        self._counts = {"published": 0, "received": 0, "dropped": 0, "bad_messages": 0, "echoes_skipped": 0,
+                        "listener_errors": 0, "subscriber_restarts": 0}
+        self._subscriber: Any = None
         self.share(*_check_patterns(shared, f"RedisBusBridge {name!r}"))
 
     # ------------------------------------------------------------ patterns
@@ -161,6 +172,8 @@ class RedisBusBridge(Service):
     def on_start(self) -> None:
         require_gevent_patch(f"RedisBusBridge {self.name!r}")
         self.connection.reopen()
+        if self.require_at_boot:
+            self.connection.probe()
         self._origin = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._outbox = Queue(maxsize=self.max_pending)
         self._overflowing = False
@@ -175,7 +188,7 @@ class RedisBusBridge(Service):
         registry.provide(BRIDGE_KEY, self, owner=self, replace=True)
         self.add_cleanup(self.scope.bus.tap(self._offer))
         self.spawn(self._publish_loop, label="publisher")
-        self.spawn(self._subscribe_loop, label="subscriber")
+        self._start_subscriber()
 
     def on_stop(self) -> None:
         """Stop sharing, then give the publisher ``flush_timeout`` seconds to
@@ -229,56 +242,86 @@ class RedisBusBridge(Service):
                 except Empty:
                     break
             self._sending = len(batch)
-            try:
-                if len(batch) == 1:
-                    conn.client.publish(self.channel, batch[0])
-                else:
-                    pipe = conn.client.pipeline(transaction=False)
-                    for message in batch:
-                        pipe.publish(self.channel, message)
-                    pipe.execute()
-            except CONNECTION_ERRORS as exc:
-                # at-most-once: never resend what Redis may have taken already
-                self._counts["dropped"] += len(batch)
-                conn.failed(exc)
-                gevent.sleep(conn.backoff_delay())
-                continue
-            finally:
-                self._sending = 0
-            conn.ok()
-            self._counts["published"] += len(batch)
-            if self._overflowing and outbox.qsize() < self.max_pending // 2:
-                self._overflowing = False
+            # at-most-once: a batch whose publish failed is dropped, never
+            # resent (Redis may have taken part of it already)
+            lost = len(batch)
+            with conn.retrying(lambda exc: self._drop(lost)):
+                try:
+                    self._publish(batch)
+                finally:
+                    self._sending = 0
+                self._counts["published"] += len(batch)
+                if self._overflowing and outbox.qsize() < self.max_pending // 2:
+                    self._overflowing = False
+
+    def _publish(self, batch: List[str]) -> None:
+        client = self.connection.client
+        if len(batch) == 1:
+            client.publish(self.channel, batch[0])
+            return
+        pipe = client.pipeline(transaction=False)
+        for message in batch:
+            pipe.publish(self.channel, message)
+        pipe.execute()
+
+    def _drop(self, count: int) -> None:
+        self._counts["dropped"] += count
 
     # ------------------------------------------------------------ incoming
-    def _subscribe_loop(self) -> None:
-        conn = self.connection
+    def _start_subscriber(self) -> None:
+        self._subscriber = self.spawn(self._subscribe_forever, label="subscriber")
+        self._subscriber.link(self._subscriber_ended)
+
+    def _subscriber_ended(self, glet: Any) -> None:
+        """The subscriber greenlet ended (killed from outside, or a
+        BaseException): start it again unless the bridge is stopping."""
+        if glet is not self._subscriber or not self._publishing or not self.running:
+            return
+        self._counts["subscriber_restarts"] += 1
+        logger.error("%s: the subscriber of channel %r ended (%r); starting it again", self.name, self.channel,
+                     glet.exception)
+        self._start_subscriber()
+
+    def _subscribe_forever(self) -> None:
+        """The subscriber: :meth:`_subscribe_loop`, started again after any
+        failure that is not an outage (those it handles itself), with the
+        connection's backoff so a persistent fault cannot spin."""
         while True:
-            pubsub = None
             try:
-                pubsub = conn.client.pubsub()
-                pubsub.subscribe(self.channel)
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    conn.ok()
-                    if message is None:
-                        continue
-                    kind = message.get("type")
-                    if kind == "message":
-                        self._deliver(message.get("data"))
-                    elif kind == "subscribe":
-                        self._ready.set()  # Redis confirmed: from now on nothing is missed
-            except CONNECTION_ERRORS as exc:
-                self._ready.clear()
-                conn.failed(exc)
-                gevent.sleep(conn.backoff_delay())
-            finally:
-                self._ready.clear()
-                if pubsub is not None:
-                    try:
-                        pubsub.close()
-                    except Exception:  # pragma: no cover - closing a dead socket
-                        pass
+                self._subscribe_loop()
+            except Exception as exc:
+                self._counts["subscriber_restarts"] += 1
+                logger.error("%s: the subscriber of channel %r failed (%s: %s); starting it again",
+                             self.name, self.channel, type(exc).__name__, exc, exc_info=exc)
+                gevent.sleep(self.connection.backoff_delay())
+
+    def _subscribe_loop(self) -> None:
+        """Subscribe and deliver; after an outage, subscribe again."""
+        while True:
+            with self.connection.retrying():
+                self._listen()
+
+    def _listen(self) -> None:
+        conn = self.connection
+        pubsub = conn.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                conn.ok()
+                if message is None:
+                    continue
+                kind = message.get("type")
+                if kind == "message":
+                    self._deliver(message.get("data"))
+                elif kind == "subscribe":
+                    self._ready.set()  # Redis confirmed: from now on nothing is missed
+        finally:
+            self._ready.clear()
+            try:
+                pubsub.close()
+            except Exception:  # pragma: no cover - closing a dead socket
+                pass
 
     def wait_ready(self, timeout: Optional[float] = None) -> bool:
         """Wait until Redis confirmed this bridge's subscription (events
@@ -286,17 +329,15 @@ class RedisBusBridge(Service):
         return bool(self._ready.wait(timeout))
 
     def _deliver(self, raw: Any) -> None:
-        try:
-            magic, origin, event, data = json.loads(raw)
-            if magic != _MAGIC or not isinstance(event, str) or not event:
-                raise ValueError("not a specter_spoc bus message")
-        except (TypeError, ValueError) as exc:
+        decoded = _decode(raw)
+        if isinstance(decoded, str):
             self._counts["bad_messages"] += 1
             if self._counts["bad_messages"] == 1 or self._counts["bad_messages"] % 1000 == 0:
                 logger.warning("%s: ignored %d message(s) on channel %r that are not bus events (%s); is "
                                "another program publishing there? Give the bridge its own channel.",
-                               self.name, self._counts["bad_messages"], self.channel, exc)
+                               self.name, self._counts["bad_messages"], self.channel, decoded)
             return
+        origin, event, data = decoded
         if origin == self._origin:
             self._counts["echoes_skipped"] += 1
             return
@@ -305,6 +346,10 @@ class RedisBusBridge(Service):
         self._relaying = getcurrent()
         try:
             self.scope.bus.emit(event, data)
+        except Exception as exc:  # a local listener's fault must not end the subscriber
+            self._counts["listener_errors"] += 1
+            logger.error("%s: a listener of the shared event %r raised %s: %s", self.name, event,
+                         type(exc).__name__, exc, exc_info=exc)
         finally:
             self._relaying = None
 
@@ -314,7 +359,9 @@ class RedisBusBridge(Service):
         error), the channel, the shared patterns and message counters.
         Degraded while Redis is unreachable."""
         report = super().health()
+        alive = self._subscriber is not None and not self._subscriber.dead
         report.update(
+            subscriber_alive=alive,
             redis=self.connection.health(),
             channel=self.channel,
             shared=list(self._patterns),
@@ -322,6 +369,23 @@ class RedisBusBridge(Service):
             outbox=self._outbox.qsize(),
             **self._counts,
         )
-        if report["status"] == "ok" and self._running and not self.connection.connected:
+        if report["status"] == "ok" and self._running and not (self.connection.connected and alive):
             report["status"] = "degraded"
         return report
+
+
+def _decode(raw: Any) -> Any:
+    """``(origin, event, data)`` of a bus message, or a str saying why
+    ``raw`` is not one. Never raises, whatever a foreign publisher sent."""
+    try:
+        message = json.loads(raw)
+    except RecursionError:
+        return "JSON nested too deeply"
+    except (TypeError, ValueError) as exc:  # not JSON, not UTF-8
+        return f"not JSON: {type(exc).__name__}"
+    if not (isinstance(message, list) and len(message) == 4 and message[0] == _MAGIC):
+        return "not a specter_spoc bus message"
+    _magic, origin, event, data = message
+    if not isinstance(event, str) or not event or not isinstance(origin, str):
+        return "bus message without an event name"
+    return origin, event, data

@@ -8,8 +8,10 @@ reachable, so that an outage
 - is logged **once** (a WARNING when the first command fails) and its end
   once (an INFO with the outage duration), however many greenlets keep
   retrying meanwhile: no flood of logs while Redis restarts;
-- is retried with capped, jittered exponential backoff (:class:`Backoff`),
-  never in a tight crash loop;
+- is retried with capped, jittered exponential backoff (redis-py's
+  ``EqualJitterBackoff`` behind :class:`Backoff`), never in a tight crash
+  loop; :meth:`RedisConnection.retrying` is the one retry step every
+  Redis-backed loop uses;
 - shows in ``health()`` as ``state: "reconnecting"`` with the last error, the
   URL always with its password masked (``redis://:********@host:6379/0``).
 
@@ -23,32 +25,25 @@ time below it; idle connections are checked by redis-py's
 from __future__ import annotations
 
 import logging
-import random
 import time
-from typing import Any, Dict, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
 
+import gevent
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import EqualJitterBackoff, ExponentialBackoff
+from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from ...project.masking import mask_text
+from ..._masking import mask_url
 
 __all__ = ["RedisConnection", "Backoff", "mask_url", "CONNECTION_ERRORS", "require_gevent_patch"]
 
+T = TypeVar("T")
+
 logger = logging.getLogger("specter_spoc.contrib.redis")
-
-
-def mask_url(url: object) -> str:
-    """``url`` with any password (``user:pw@``) and secret query parameter
-    (``?password=...``) replaced by ``********``; for logs and health. A
-    scheme-less ``user:pw@host`` (a mistyped URL) loses everything before
-    the ``@``."""
-    text = mask_text(str(url))
-    if "@" in text and "://" not in text and not any(c.isspace() for c in text):
-        text = "********@" + text.rsplit("@", 1)[1]
-    return text
 
 
 #: exceptions meaning "Redis is unreachable right now": refused or reset
@@ -68,9 +63,10 @@ def require_gevent_patch(what: str) -> None:
 
 
 class Backoff:
-    """Capped exponential backoff with jitter: ``initial``, doubling, at most
-    ``maximum`` seconds; each delay is drawn in ``[d/2, d]`` so processes that
-    lost Redis together do not reconnect in lockstep.
+    """Capped exponential backoff with jitter, counting the failures itself:
+    ``initial``, doubling, at most ``maximum`` seconds; each delay is drawn in
+    ``[d/2, d]`` (redis-py's ``EqualJitterBackoff``) so processes that lost
+    Redis together do not reconnect in lockstep.
 
     Example::
 
@@ -80,23 +76,23 @@ class Backoff:
         backoff.reset()
     """
 
-    def __init__(self, initial: float = 0.1, maximum: float = 5.0, factor: float = 2.0) -> None:
-        if initial <= 0 or maximum < initial or factor < 1:
-            raise ValueError(f"Backoff needs 0 < initial <= maximum and factor >= 1, got initial={initial}, "
-                             f"maximum={maximum}, factor={factor}.")
+    def __init__(self, initial: float = 0.1, maximum: float = 5.0) -> None:
+        if not 0 < initial <= maximum:
+            raise ValueError(f"Backoff needs 0 < initial <= maximum, got initial={initial}, maximum={maximum}.")
         self.initial = float(initial)
         self.maximum = float(maximum)
-        self.factor = float(factor)
-        self._next = self.initial
+        self._policy = EqualJitterBackoff(cap=self.maximum, base=self.initial)
+        self._failures = 0
 
     def next(self) -> float:
         """The delay to wait now; the following one grows."""
-        delay = self._next
-        self._next = min(self.maximum, self._next * self.factor)
-        return random.uniform(delay / 2, delay)
+        delay = self._policy.compute(self._failures)
+        if self.initial * 2 ** self._failures < self.maximum:
+            self._failures += 1  # stop counting once capped (no float overflow in long outages)
+        return delay
 
     def reset(self) -> None:
-        self._next = self.initial
+        self._failures = 0
 
 
 class RedisConnection:
@@ -108,20 +104,19 @@ class RedisConnection:
     its connection pool. ``retries`` is how often redis-py itself repeats a
     command that hit a connection error (0 for at-most-once publishing).
 
-    Callers report each outcome: :meth:`ok` after a command succeeded,
-    :meth:`failed` with the exception when Redis was unreachable (then wait
-    :meth:`backoff_delay` seconds before trying again). The connection logs
-    state *changes* only.
+    Callers run their commands inside :meth:`retrying`, which reports each
+    outcome (:meth:`ok` after success, :meth:`failed` when Redis was
+    unreachable, then the backoff wait); :meth:`call` repeats one command
+    until it succeeds. The connection logs state *changes* only.
 
     Example::
 
         conn = RedisConnection("redis://:s3cret@127.0.0.1:6379/0", name="indexer")
-        try:
-            conn.client.ping()
-            conn.ok()
-        except CONNECTION_ERRORS as exc:
-            conn.failed(exc)
-            gevent.sleep(conn.backoff_delay())
+        while True:
+            with conn.retrying():
+                conn.client.ping()
+                break
+        conn.call(conn.client.set, "k", "v")   # the same, for one command
         conn.health()   # {'url': 'redis://:********@127.0.0.1:6379/0', 'state': 'connected', ...}
         conn.close()
     """
@@ -236,6 +231,59 @@ class RedisConnection:
     def backoff_delay(self) -> float:
         """Seconds to wait before the next attempt of this outage."""
         return self._backoff.next()
+
+    @contextmanager
+    def retrying(self, on_failure: Optional[Callable[[BaseException], None]] = None, *,
+                 report_success: bool = True) -> Iterator[None]:
+        """One attempt at some Redis commands, for a loop that tries again.
+
+        Success marks the link up (:meth:`ok`; pass ``report_success=False``
+        when the block may finish without sending any command, so it cannot
+        end an outage it never tested). A connection error (Redis
+        unreachable, a timeout) is recorded (:meth:`failed`: one WARNING per
+        outage), ``on_failure(exc)`` runs (reset what the outage invalidated),
+        the backoff delay is waited, and the error is swallowed: the
+        caller's loop simply goes round again. Anything else propagates."""
+        try:
+            yield
+        except CONNECTION_ERRORS as exc:
+            if on_failure is not None:
+                on_failure(exc)
+            self.failed(exc)
+            gevent.sleep(self.backoff_delay())
+        else:
+            if report_success:
+                self.ok()
+
+    def call(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``command(*args, **kwargs)``, repeated with backoff until Redis
+        answers (for work that must not be dropped, e.g. a dead letter)."""
+        while True:
+            with self.retrying():
+                return command(*args, **kwargs)
+
+    def probe(self) -> None:
+        """One PING now (a service's ``require_at_boot``): raises RuntimeError
+        saying what is wrong, the credentials or the reachability, with the
+        URL masked; the failure is also recorded for health."""
+        try:
+            self.client.ping()
+        except (AuthenticationError, AuthorizationError) as exc:
+            self.failed(exc)
+            raise RuntimeError(f"{self.name}: Redis at {self.display_url} refused the credentials "
+                               f"({mask_url(exc)}): fix the user/password in the Redis URL (REDIS_URL).") from None
+        except ResponseError as exc:
+            if "NOAUTH" not in str(exc) and "WRONGPASS" not in str(exc):
+                raise
+            self.failed(exc)
+            raise RuntimeError(f"{self.name}: Redis at {self.display_url} needs a password ({mask_url(exc)}): "
+                               "put it in the Redis URL, redis://:PASSWORD@host:6379/0.") from None
+        except CONNECTION_ERRORS as exc:
+            self.failed(exc)
+            raise RuntimeError(f"{self.name}: cannot reach Redis at {self.display_url} at boot "
+                               f"({self.last_error}). Start Redis first, or leave REDIS_REQUIRED_AT_BOOT unset "
+                               "to boot degraded and reconnect in the background.") from None
+        self.ok()
 
     @property
     def connected(self) -> bool:

@@ -124,7 +124,9 @@ class RedisQueueBackend(Service):
     once per queue (default ``max(16, 4 * worker_count)``: more is faster,
     fewer spreads items more evenly over processes); ``block`` is the
     longest single blocking read in seconds; ``as_default`` provides the
-    backend in the runtime's registry as the default for every QueueService.
+    backend in the runtime's registry as the default for every QueueService;
+    ``require_at_boot`` makes ``start()`` fail when Redis cannot be reached
+    (by default the backend starts degraded and reconnects in the background).
     See the module docstring for the guarantees.
     """
 
@@ -134,7 +136,8 @@ class RedisQueueBackend(Service):
     def __init__(self, url: str, *, prefix: str = DEFAULT_QUEUE_PREFIX, group: str = "workers",
                  visibility_timeout: float = 30.0, max_deliveries: int = 5, prefetch: Optional[int] = None,
                  block: float = 1.0, dead_letter_maxlen: int = 10000, as_default: bool = False,
-                 name: str = "redis-queue", connect_timeout: float = 2.0, backoff_max: float = 2.0) -> None:
+                 name: str = "redis-queue", connect_timeout: float = 2.0, backoff_max: float = 2.0,
+                 require_at_boot: bool = False) -> None:
         super().__init__(name)
         for label, value in (("prefix", prefix), ("group", group)):
             if not isinstance(value, str) or not value:
@@ -151,6 +154,8 @@ class RedisQueueBackend(Service):
         self.prefetch = prefetch
         self.dead_letter_maxlen = dead_letter_maxlen
         self.as_default = bool(as_default)
+        #: raise at start when Redis is unreachable (else start degraded and reconnect)
+        self.require_at_boot = bool(require_at_boot)
         # the read timeout must outlast the longest blocking read
         self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, read_timeout=max(10.0, self.block + 5.0))
@@ -162,6 +167,8 @@ class RedisQueueBackend(Service):
         require_gevent_patch(f"RedisQueueBackend {self.name!r}")
         self.connection.reopen()
         self.add_cleanup(self.connection.close)
+        if self.require_at_boot:
+            self.connection.probe()
         if self.as_default:
             self.scope.registry.provide(QUEUE_BACKEND_KEY, self, owner=self, replace=True)
 
@@ -213,11 +220,11 @@ class RedisQueueBackend(Service):
         ``consumer`` and ``original_id``."""
         out = []
         for entry_id, fields in self.connection.client.xrange(self.dead_letter_key(queue_name), count=count):
-            record = {_text(k): _text(v) for k, v in fields.items()}
+            record: Dict[str, Any] = {_text(k): _text(v) for k, v in fields.items()}
             raw = record.pop("d", "null")
             try:
                 item = json.loads(raw)
-            except ValueError:  # an undecodable entry: keep its text
+            except (ValueError, RecursionError):  # an undecodable entry: keep its text
                 item = raw
             record["deliveries"] = int(record.get("deliveries", 0))
             out.append({"id": _text(entry_id), "item": item, **record})
@@ -249,8 +256,49 @@ def _encode(item: Any, where: str) -> str:
                         "instead of an object.") from None
 
 
+class _Held:
+    """What one binding holds: items taken from Redis and not acknowledged
+    yet, shared by its reader, acker and workers. ``idle`` is set whenever
+    nothing is held (``drain`` waits on it); ``room`` whenever fewer than
+    ``capacity`` are held (the reader waits on it)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.owned: Dict[str, Any] = {}      # taken by this process, not yet acknowledged
+        self.in_flight: Dict[str, Any] = {}  # being handled by a worker right now
+        self.idle = Event()
+        self.idle.set()
+        self.room = Event()
+        self.room.set()
+
+    def take(self, entry_id: str, item: Any) -> None:
+        self.owned[entry_id] = item
+        self.idle.clear()
+        if len(self.owned) >= self.capacity:
+            self.room.clear()
+
+    def release(self, entry_ids: Sequence[str]) -> None:
+        for entry_id in entry_ids:
+            self.owned.pop(entry_id, None)
+        if len(self.owned) < self.capacity:
+            self.room.set()
+        if not self.owned:
+            self.idle.set()
+
+    def clear(self) -> None:
+        self.release(list(self.owned))
+        self.in_flight.clear()
+
+
 class _RedisQueueBinding(QueueBinding):
-    """One QueueService consuming its stream as one consumer of the group."""
+    """One QueueService consuming its stream as one consumer of the group.
+
+    Three helpers, one job each, share :class:`_Held`: the :class:`_Reader`
+    takes new items (``XREADGROUP``), the :class:`_Acker` acknowledges
+    finished ones and writes dead letters, the :class:`_Maintainer`
+    heartbeats held items, reclaims those of dead consumers and refreshes
+    the backlog figure. This class starts them and the workers, and gives
+    unfinished items back at close."""
 
     def __init__(self, backend: RedisQueueBackend, service: Any) -> None:
         self.backend = backend
@@ -260,31 +308,23 @@ class _RedisQueueBinding(QueueBinding):
         self.dead = backend.dead_letter_key(service.name)
         self.group = backend.group
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.capacity = backend.prefetch or max(16, 4 * int(service.worker_count))
         self.visibility_ms = max(1, int(backend.visibility_timeout * 1000))
         self.closed = False
-        self._stopping = False
-        self._group_ready = False
-        self._buffer: "Queue[Tuple[str, Any]]" = Queue()
-        self._owned: Dict[str, Any] = {}      # taken by this process, not yet acknowledged
-        self._in_flight: Dict[str, Any] = {}  # being handled by a worker right now
-        self._acks: List[str] = []
-        self._ack_wake = Event()
-        self._room = Event()
-        self._room.set()
-        self._reader: Optional[Greenlet] = None
-        self._helpers: List[Greenlet] = []
+        self.held = _Held(backend.prefetch or max(16, 4 * int(service.worker_count)))
+        self.counts = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
+        self.buffer: "Queue[Tuple[str, Any]]" = Queue()
+        self.acker = _Acker(self)
+        self.reader = _Reader(self)
+        self.maintainer = _Maintainer(self)
+        self._greenlets: List[Greenlet] = []
         self._workers: List[Greenlet] = []
-        self._backlog = 0
-        self._last_refusal = ""
-        self._counts = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> List[Greenlet]:
         spawn = self.service.spawn
-        self._reader = spawn(self._read_loop, label="redis-reader")
-        self._helpers = [spawn(self._ack_loop, label="redis-acker"),
-                         spawn(self._maintain_loop, label="redis-maintainer")]
+        self._greenlets = [spawn(self.reader.run, label="redis-reader"),
+                           spawn(self.acker.run, label="redis-acker"),
+                           spawn(self.maintainer.run, label="redis-maintainer")]
         self._workers = [spawn(self._work, label=f"worker-{i + 1}") for i in range(self.service.worker_count)]
         return self._workers
 
@@ -311,10 +351,7 @@ class _RedisQueueBinding(QueueBinding):
 
     def drain(self, budget: float) -> bool:
         self._stop_reading()
-        deadline = time.monotonic() + budget
-        while self._owned and time.monotonic() < deadline:
-            gevent.sleep(0.01)
-        return not self._owned
+        return bool(self.held.idle.wait(max(0.0, budget)))
 
     def close(self) -> int:
         if self.closed:
@@ -323,259 +360,81 @@ class _RedisQueueBinding(QueueBinding):
         self._stop_reading()
         for glet in self._workers:  # interrupted items stay unacknowledged
             self.service.cancel_greenlet(glet)
-        for glet in self._helpers:
+        for glet in self._greenlets:
             self.service.cancel_greenlet(glet)
-        while not self._buffer.empty():  # read but never started: given back below
-            self._buffer.get_nowait()
+        while not self.buffer.empty():  # read but never started: given back below
+            self.buffer.get_nowait()
         released = 0
         try:
-            self._flush_acks()
+            self.acker.flush()
             released = self._release_unfinished()
         except ResponseError as exc:  # e.g. Redis restarted empty: nothing of ours is left there
             logger.info("QueueService %r: nothing to give back to Redis (%s)", self.service.name, exc)
         except CONNECTION_ERRORS as exc:
-            logger.log(logging.WARNING if self._owned else logging.DEBUG,
+            logger.log(logging.WARNING if self.held.owned else logging.DEBUG,
                        "QueueService %r: could not give %d unfinished item(s) back to Redis (%s); they "
                        "will be redelivered after visibility_timeout (%.1fs)", self.service.name,
-                       len(self._owned), mask_url(f"{type(exc).__name__}: {exc}"),
+                       len(self.held.owned), mask_url(f"{type(exc).__name__}: {exc}"),
                        self.backend.visibility_timeout)
-        self._owned.clear()
-        self._in_flight.clear()
+        self.held.clear()
         return released
 
     def _stop_reading(self) -> None:
         """Take nothing new; the workers still finish what this process holds."""
-        self._stopping = True
-        if self._reader is not None:
-            self.service.cancel_greenlet(self._reader)
+        self.reader.stopping = True
+        for glet in self._greenlets[:1]:
+            self.service.cancel_greenlet(glet)
 
     def pending(self) -> int:
-        return self._backlog
+        return self.maintainer.backlog
 
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        return len(self.held.in_flight)
 
-    # -------------------------------------------------------------- reading
-    def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            self.conn.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
-
-    def _read_loop(self) -> None:
-        conn = self.conn
-        block_ms = max(1, int(self.backend.block * 1000))
-        while not self._stopping:
-            room = self.capacity - len(self._owned)
-            if room <= 0:
-                self._room.clear()
-                if self.capacity - len(self._owned) <= 0:
-                    self._room.wait()
-                continue
-            try:
-                if not self._group_ready:
-                    self._ensure_group()
-                    conn.ok()
-                response = conn.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                                  count=room, block=block_ms)
-            except CONNECTION_ERRORS as exc:
-                self._group_ready = False  # Redis may come back without our stream
-                conn.failed(exc)
-                gevent.sleep(conn.backoff_delay())
-                continue
-            except ResponseError as exc:
-                self._group_ready = False  # NOGROUP: the stream vanished (Redis restarted empty)
-                if "NOGROUP" not in str(exc):
-                    self._response_error(exc)
-                continue
-            conn.ok()
-            for entry_id, fields in _entries(response):
-                self._take(entry_id, fields, 1)
-
-    def _take(self, entry_id: str, fields: Any, deliveries: int) -> None:
-        if entry_id in self._owned:
+    # -------------------------------------------------------------- taking
+    def take(self, entry_id: str, fields: Any, deliveries: int) -> None:
+        """An entry read or claimed from the stream: hand it to a worker, or
+        dead-letter it when it cannot be decoded or was delivered too often."""
+        held = self.held
+        if entry_id in held.owned:
             return
         if fields is None:  # deleted from the stream while pending: nothing to run
-            self._owned[entry_id] = None
-            self._ack(entry_id)
+            held.take(entry_id, None)
+            self.acker.ack(entry_id)
             return
         raw = fields.get(b"d", fields.get("d")) if isinstance(fields, dict) else None
         try:
-            item = json.loads(raw)
-        except (TypeError, ValueError) as exc:
-            self._owned[entry_id] = None
-            self._dead_letter(entry_id, raw, "undecodable", exc, deliveries, item=raw)
+            item = json.loads(raw)  # type: ignore[arg-type]  # None raises TypeError: handled below
+        except (TypeError, ValueError, RecursionError) as exc:  # a foreign or corrupt entry
+            held.take(entry_id, None)
+            self.acker.dead_letter(entry_id, raw, "undecodable", exc, deliveries, item=raw)
             return
-        self._owned[entry_id] = item
+        held.take(entry_id, item)
         if deliveries > self.backend.max_deliveries:
-            self._counts["redelivery_limit"] += 1
-            exc = RedeliveryLimitExceeded(
+            self.counts["redelivery_limit"] += 1
+            limit = RedeliveryLimitExceeded(
                 f"item {entry_id} of queue {self.service.name!r} was delivered {deliveries} times without being "
                 f"acknowledged (max_deliveries={self.backend.max_deliveries}): its worker died or hung each time")
-            self._dead_letter(entry_id, raw, "redelivery_limit", exc, deliveries, item=item)
+            self.acker.dead_letter(entry_id, raw, "redelivery_limit", limit, deliveries, item=item)
             return
-        self._buffer.put((entry_id, item))
+        self.buffer.put((entry_id, item))
 
     # -------------------------------------------------------------- workers
     def _work(self) -> None:
         bind_offload_owner(self.service)
         service = self.service
-        buffer = self._buffer
+        buffer = self.buffer
+        in_flight = self.held.in_flight
         while True:
             entry_id, item = buffer.get()
-            self._in_flight[entry_id] = item
+            in_flight[entry_id] = item
             error = service.run_item(item)  # GreenletExit leaves it unacknowledged
-            del self._in_flight[entry_id]
+            del in_flight[entry_id]
             if error is None:
-                self._ack(entry_id)
+                self.acker.ack(entry_id)
             else:
-                self._dead_letter(entry_id, _encode(item, "dead letter"), "failed", error,
-                                  service.max_retries + 1, notify=False)
-
-    def _dead_letter(self, entry_id: str, raw: Any, reason: str, exc: BaseException, deliveries: int,
-                     *, notify: bool = True, item: Any = None) -> None:
-        """Copy the entry to the dead-letter stream, then acknowledge it."""
-        if notify:
-            self.service.dead_letter(item, exc)
-        record = {"d": raw if raw is not None else "null", "reason": reason,
-                  "error": mask_url(f"{type(exc).__name__}: {exc}")[:2000], "deliveries": deliveries,
-                  "consumer": self.consumer, "original_id": entry_id, "queue": self.service.name}
-        while True:
-            try:
-                self.conn.client.xadd(self.dead, record, maxlen=self.backend.dead_letter_maxlen, approximate=True)
-            except CONNECTION_ERRORS as exc2:
-                self.conn.failed(exc2)
-                gevent.sleep(self.conn.backoff_delay())
-                continue
-            self.conn.ok()
-            break
-        self._ack(entry_id)
-
-    # ------------------------------------------------------------------ acks
-    def _ack(self, entry_id: str) -> None:
-        self._acks.append(entry_id)
-        self._ack_wake.set()
-
-    def _ack_loop(self) -> None:
-        while True:
-            self._ack_wake.wait()
-            self._ack_wake.clear()
-            while self._acks:
-                try:
-                    self._flush_acks()
-                except CONNECTION_ERRORS as exc:
-                    self.conn.failed(exc)
-                    gevent.sleep(self.conn.backoff_delay())
-
-    def _flush_acks(self) -> None:
-        """XACK + XDEL the acknowledged ids, a batch at a time; ids leave the
-        list only once Redis confirmed (a retry is harmless)."""
-        while self._acks:
-            ids = self._acks[:_BATCH]
-            pipe = self.conn.client.pipeline(transaction=False)
-            pipe.xack(self.stream, self.group, *ids)
-            pipe.xdel(self.stream, *ids)
-            pipe.execute()
-            self.conn.ok()
-            del self._acks[:len(ids)]
-            for entry_id in ids:
-                self._owned.pop(entry_id, None)
-            self._counts["acked"] += len(ids)
-            self._room.set()
-
-    # ---------------------------------------------------------- maintenance
-    def _maintain_loop(self) -> None:
-        """Heartbeat held items, claim items of dead consumers, refresh the
-        backlog figure; each on its own period."""
-        visibility = self.backend.visibility_timeout
-        heartbeat_every = visibility / 3
-        reclaim_every = visibility / 2
-        stats_every = float(self.service.poll_interval)
-        tick = max(0.02, min(heartbeat_every, reclaim_every, stats_every))
-        now = time.monotonic()
-        next_heartbeat, next_reclaim, next_stats = now + heartbeat_every, now, now
-        while True:
-            now = time.monotonic()
-            try:
-                if now >= next_heartbeat:
-                    self._heartbeat()
-                    next_heartbeat = now + heartbeat_every
-                if now >= next_reclaim and not self._stopping:
-                    self._ensure_group()
-                    self._reclaim()
-                    next_reclaim = now + reclaim_every
-                if now >= next_stats:
-                    self._refresh_backlog()
-                    next_stats = now + stats_every
-            except CONNECTION_ERRORS as exc:
-                self._group_ready = False
-                self.conn.failed(exc)
-                gevent.sleep(self.conn.backoff_delay())
-                continue
-            except ResponseError as exc:
-                self._group_ready = False
-                if "NOGROUP" not in str(exc):
-                    self._response_error(exc)
-            gevent.sleep(tick)
-
-    def _response_error(self, exc: ResponseError) -> None:
-        """Redis refused a command (e.g. WRONGTYPE: the key holds something
-        else): log each distinct error once, retry slowly."""
-        text = str(exc)
-        if text != self._last_refusal:
-            self._last_refusal = text
-            logger.error("QueueService %r: Redis refused a command on %r: %s. Is another program using this "
-                         "key? Give the backend its own prefix.", self.service.name, self.stream, text)
-        gevent.sleep(min(5.0, self.backend.visibility_timeout))
-
-    def _heartbeat(self) -> None:
-        held = list(self._owned)
-        for start in range(0, len(held), _BATCH):
-            self.conn.client.xclaim(self.stream, self.group, self.consumer, 0, held[start:start + _BATCH],
-                                    justid=True)
-
-    def _reclaim(self) -> None:
-        """Claim items idle for visibility_timeout (their consumer is gone)."""
-        cursor = "0-0"
-        for _ in range(10):
-            room = self.capacity - len(self._owned)
-            if room <= 0 or self._stopping:
-                return
-            reply = self.conn.client.xautoclaim(self.stream, self.group, self.consumer, self.visibility_ms,
-                                                start_id=cursor, count=room)
-            cursor = _text(reply[0])
-            claimed = [(_text(i), f) for i, f in reply[1]]
-            gone = [_text(i) for i in (reply[2] if len(reply) > 2 else [])]
-            if gone:  # deleted from the stream while pending: just clear them
-                self.conn.client.xack(self.stream, self.group, *gone)
-            if claimed:
-                self._counts["reclaimed"] += len(claimed)
-                counts = self._delivery_counts([entry_id for entry_id, _ in claimed])
-                for entry_id, fields in claimed:
-                    self._take(entry_id, fields, counts.get(entry_id, self.backend.max_deliveries))
-            if cursor == "0-0":
-                return
-
-    def _delivery_counts(self, ids: Sequence[str]) -> Dict[str, int]:
-        rows = self.conn.client.xpending_range(self.stream, self.group, min=ids[0], max=ids[-1],
-                                               count=len(ids) + len(self._owned) + 16,
-                                               consumername=self.consumer)
-        return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
-
-    def _refresh_backlog(self) -> None:
-        pipe = self.conn.client.pipeline(transaction=False)
-        pipe.xlen(self.stream)
-        pipe.xpending(self.stream, self.group)
-        try:
-            length, summary = pipe.execute()
-        except ResponseError:
-            self._backlog = 0
-            return
-        self._backlog = max(0, int(length) - int(summary.get("pending", 0) if summary else 0))
+                self.acker.dead_letter(entry_id, _encode(item, "dead letter"), "failed", error,
+                                       service.max_retries + 1, notify=False)
 
     # ------------------------------------------------------------- releasing
     def _release_unfinished(self) -> int:
@@ -596,11 +455,23 @@ class _RedisQueueBinding(QueueBinding):
                 break
             released += len(moved)
         client.xgroup_delconsumer(self.stream, self.group, self.consumer)
-        self._counts["released"] += released
+        self.counts["released"] += released
         if released:
             logger.info("QueueService %r: gave %d unfinished item(s) back to Redis for redelivery",
                         self.service.name, released)
         return released
+
+    def response_error(self, exc: ResponseError) -> None:
+        """Redis refused a command (e.g. WRONGTYPE: the key holds something
+        else): log each distinct error once, retry slowly."""
+        text = str(exc)
+        if text != self._last_refusal:
+            self._last_refusal = text
+            logger.error("QueueService %r: Redis refused a command on %r: %s. Is another program using this "
+                         "key? Give the backend its own prefix.", self.service.name, self.stream, text)
+        gevent.sleep(min(5.0, self.backend.visibility_timeout))
+
+    _last_refusal = ""
 
     # ---------------------------------------------------------------- health
     def health(self) -> Dict[str, Any]:
@@ -612,7 +483,195 @@ class _RedisQueueBinding(QueueBinding):
             "dead_letter_stream": self.dead,
             "group": self.group,
             "consumer": self.consumer,
-            "backlog": self._backlog,
-            "held": len(self._owned),
-            **self._counts,
+            "backlog": self.maintainer.backlog,
+            "held": len(self.held.owned),
+            **self.counts,
         }
+
+
+class _Reader:
+    """Reads new entries for this consumer (``XREADGROUP``), never more than
+    the binding may hold; recreates the group when Redis lost it."""
+
+    def __init__(self, binding: _RedisQueueBinding) -> None:
+        self.binding = binding
+        self.stopping = False
+        self.group_ready = False
+
+    def ensure_group(self) -> None:
+        if self.group_ready:
+            return
+        b = self.binding
+        try:
+            b.conn.client.xgroup_create(b.stream, b.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self.group_ready = True
+
+    def _lost(self, exc: BaseException) -> None:
+        self.group_ready = False  # Redis may come back without our stream
+
+    def run(self) -> None:
+        b = self.binding
+        held = b.held
+        block_ms = max(1, int(b.backend.block * 1000))
+        while not self.stopping:
+            room = held.capacity - len(held.owned)
+            if room <= 0:
+                held.room.wait()
+                continue
+            try:
+                with b.conn.retrying(self._lost):
+                    self.ensure_group()
+                    response = b.conn.client.xreadgroup(b.group, b.consumer, {b.stream: ">"}, count=room,
+                                                        block=block_ms)
+                    for entry_id, fields in _entries(response):
+                        b.take(entry_id, fields, 1)
+            except ResponseError as exc:
+                self.group_ready = False  # NOGROUP: the stream vanished (Redis restarted empty)
+                if "NOGROUP" not in str(exc):
+                    b.response_error(exc)
+
+
+class _Acker:
+    """Acknowledges finished entries (``XACK`` + ``XDEL``, batched) and
+    writes dead letters; acknowledgements are retried, never lost."""
+
+    def __init__(self, binding: _RedisQueueBinding) -> None:
+        self.binding = binding
+        self.pending: List[str] = []
+        self.wake = Event()
+
+    def ack(self, entry_id: str) -> None:
+        self.pending.append(entry_id)
+        self.wake.set()
+
+    def run(self) -> None:
+        conn = self.binding.conn
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            while self.pending:
+                with conn.retrying():
+                    self.flush()
+
+    def flush(self) -> None:
+        """XACK + XDEL the acknowledged ids, a batch at a time; ids leave the
+        list only once Redis confirmed (a retry is harmless)."""
+        b = self.binding
+        while self.pending:
+            ids = self.pending[:_BATCH]
+            pipe = b.conn.client.pipeline(transaction=False)
+            pipe.xack(b.stream, b.group, *ids)
+            pipe.xdel(b.stream, *ids)
+            pipe.execute()
+            b.conn.ok()
+            del self.pending[:len(ids)]
+            b.held.release(ids)
+            b.counts["acked"] += len(ids)
+
+    def dead_letter(self, entry_id: str, raw: Any, reason: str, exc: BaseException, deliveries: int,
+                    *, notify: bool = True, item: Any = None) -> None:
+        """Copy the entry to the dead-letter stream, then acknowledge it."""
+        b = self.binding
+        if notify:
+            b.service.dead_letter(item, exc)
+        record = {"d": raw if raw is not None else "null", "reason": reason,
+                  "error": mask_url(f"{type(exc).__name__}: {exc}")[:2000], "deliveries": deliveries,
+                  "consumer": b.consumer, "original_id": entry_id, "queue": b.service.name}
+        b.conn.call(lambda: b.conn.client.xadd(b.dead, record, maxlen=b.backend.dead_letter_maxlen,
+                                               approximate=True))
+        self.ack(entry_id)
+
+
+class _Maintainer:
+    """Heartbeats held entries (so a long item is not stolen), claims the
+    entries of dead consumers (``XAUTOCLAIM``) and refreshes the backlog
+    figure, each on its own period."""
+
+    def __init__(self, binding: _RedisQueueBinding) -> None:
+        self.binding = binding
+        self.backlog = 0
+
+    def run(self) -> None:
+        b = self.binding
+        visibility = b.backend.visibility_timeout
+        heartbeat_every = visibility / 3
+        reclaim_every = visibility / 2
+        stats_every = float(b.service.poll_interval)
+        tick = max(0.02, min(heartbeat_every, reclaim_every, stats_every))
+        now = time.monotonic()
+        next_heartbeat, next_reclaim, next_stats = now + heartbeat_every, now, now
+        while True:
+            now = time.monotonic()
+            beat, claim = now >= next_heartbeat, now >= next_reclaim and not b.reader.stopping
+            stats = now >= next_stats
+            if not (beat or claim or stats):
+                gevent.sleep(tick)
+                continue  # no command to send, so nothing to say about the link either
+            try:
+                # (no success report: a heartbeat of nothing sends no command)
+                with b.conn.retrying(b.reader._lost, report_success=False):
+                    if beat:
+                        self.heartbeat()
+                        next_heartbeat = now + heartbeat_every
+                    if claim:
+                        b.reader.ensure_group()
+                        self.reclaim()
+                        next_reclaim = now + reclaim_every
+                    if stats:
+                        self.refresh_backlog()
+                        next_stats = now + stats_every
+            except ResponseError as exc:
+                b.reader.group_ready = False
+                if "NOGROUP" not in str(exc):
+                    b.response_error(exc)
+            gevent.sleep(tick)
+
+    def heartbeat(self) -> None:
+        b = self.binding
+        held = list(b.held.owned)
+        for start in range(0, len(held), _BATCH):
+            b.conn.client.xclaim(b.stream, b.group, b.consumer, 0, held[start:start + _BATCH], justid=True)
+
+    def reclaim(self) -> None:
+        """Claim items idle for visibility_timeout (their consumer is gone)."""
+        b = self.binding
+        cursor = "0-0"
+        for _ in range(10):
+            room = b.held.capacity - len(b.held.owned)
+            if room <= 0 or b.reader.stopping:
+                return
+            reply = b.conn.client.xautoclaim(b.stream, b.group, b.consumer, b.visibility_ms,
+                                             start_id=cursor, count=room)
+            cursor = _text(reply[0])
+            claimed = [(_text(i), f) for i, f in reply[1]]
+            gone = [_text(i) for i in (reply[2] if len(reply) > 2 else [])]
+            if gone:  # deleted from the stream while pending: just clear them
+                b.conn.client.xack(b.stream, b.group, *gone)
+            if claimed:
+                b.counts["reclaimed"] += len(claimed)
+                counts = self.delivery_counts([entry_id for entry_id, _ in claimed])
+                for entry_id, fields in claimed:
+                    b.take(entry_id, fields, counts.get(entry_id, b.backend.max_deliveries))
+            if cursor == "0-0":
+                return
+
+    def delivery_counts(self, ids: Sequence[str]) -> Dict[str, int]:
+        b = self.binding
+        rows = b.conn.client.xpending_range(b.stream, b.group, min=ids[0], max=ids[-1],
+                                            count=len(ids) + len(b.held.owned) + 16, consumername=b.consumer)
+        return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
+
+    def refresh_backlog(self) -> None:
+        b = self.binding
+        pipe = b.conn.client.pipeline(transaction=False)
+        pipe.xlen(b.stream)
+        pipe.xpending(b.stream, b.group)
+        try:
+            length, summary = pipe.execute()
+        except ResponseError:
+            self.backlog = 0
+            return
+        self.backlog = max(0, int(length) - int(summary.get("pending", 0) if summary else 0))

@@ -21,6 +21,9 @@ setting                        meaning
                                process is redelivered (default 30)
 ``QUEUE_MAX_DELIVERIES``       deliveries without acknowledgement before an
                                item is dead-lettered (default 5)
+``REDIS_REQUIRED_AT_BOOT``     ``True``: boot fails (BootError) when Redis is
+                               unreachable or refuses the credentials; default
+                               ``False``: boot degraded and reconnect
 =============================  ==============================================
 """
 from __future__ import annotations
@@ -68,12 +71,26 @@ def _number(config: Mapping[str, Any], key: str, default: float, *, integer: boo
     return number
 
 
+def _flag(config: Mapping[str, Any], key: str) -> bool:
+    value = config.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    _fail(f"{key} must be true or false, got {value!r}.")
+    return False  # pragma: no cover - _fail raises
+
+
 def redis_services(config: Mapping[str, Any], app_name: str) -> List[Service]:
     """The services the settings in ``config`` (Flask config) call for:
     a :class:`RedisBusBridge` when ``BUS_SHARED_EVENTS`` is set, a default
     :class:`RedisQueueBackend` when ``QUEUE_BACKEND = "redis"``. Empty when
     neither is configured (Redis is then not imported at all)."""
     services: List[Service] = []
+    required = _flag(config, "REDIS_REQUIRED_AT_BOOT")
     patterns = shared_event_patterns(config.get("BUS_SHARED_EVENTS"))
     backend = str(config.get("QUEUE_BACKEND") or "memory").strip().lower()
     if backend not in _BACKENDS:
@@ -87,7 +104,7 @@ def redis_services(config: Mapping[str, Any], app_name: str) -> List[Service]:
         from .bridge import RedisBusBridge
 
         channel = config.get("BUS_REDIS_CHANNEL") or f"specter_spoc:bus:{app_name}"
-        services.append(RedisBusBridge(str(url), patterns, channel=str(channel)))
+        services.append(RedisBusBridge(str(url), patterns, channel=str(channel), require_at_boot=required))
     if backend == "redis":
         url = config.get("QUEUE_REDIS_URL") or config.get("REDIS_URL")
         if not url:
@@ -99,5 +116,5 @@ def redis_services(config: Mapping[str, Any], app_name: str) -> List[Service]:
         services.append(RedisQueueBackend(
             str(url), prefix=str(prefix), as_default=True,
             visibility_timeout=_number(config, "QUEUE_VISIBILITY_TIMEOUT", 30.0),
-            max_deliveries=_number(config, "QUEUE_MAX_DELIVERIES", 5, integer=True)))
+            max_deliveries=_number(config, "QUEUE_MAX_DELIVERIES", 5, integer=True), require_at_boot=required))
     return services

@@ -14,7 +14,9 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from redis_helpers import HERE, RedisServer, ServerProcess, clean_env, free_port, gunicorn_servers
+from redis_helpers import HERE, RedisServer, ServerProcess, clean_env, gunicorn_servers
+
+from specter_spoc.testing import free_port
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,28 +21,12 @@ from typing import Dict, Iterator, List, Optional
 import redis
 import requests
 
+from specter_spoc.testing import free_port, wait_until
+
 HERE = Path(__file__).parent
 VENV_BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 WS_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class RedisServer:

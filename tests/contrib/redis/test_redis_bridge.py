@@ -12,7 +12,7 @@ from gevent.event import Event
 from specter_spoc.contrib.redis import RedisBusBridge, SharedEventError
 from specter_spoc.wiring.scope import Scope
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 
 class Node:
@@ -226,3 +226,71 @@ def test_the_bridge_needs_a_redis_url_and_patched_sockets():
         RedisBusBridge("localhost:6379", ["x"])
     with pytest.raises(ValueError, match="max_pending"):
         RedisBusBridge("redis://127.0.0.1:1/0", ["x"], max_pending=0)
+
+
+def test_foreign_messages_of_any_shape_are_counted_and_the_subscriber_survives(nodes, redis_server, caplog):
+    """Issue 12 section 5: JSON nested deeper than the decoder allows used to
+    kill the subscriber for good while health said ok."""
+    a = nodes("a").listen("posts:created").start()
+    b = nodes("b").listen("posts:created").start()
+    raw = redis_server.client()
+    foreign = [
+        "[" * 100_000 + "]" * 100_000,        # RecursionError in json.loads
+        '{"a": ' * 50_000 + "1" + "}" * 50_000,
+        b"\xff\xfe not utf-8",
+        "",
+        "null",
+        json.dumps({"magic": "spoc-bus/1"}),
+        json.dumps(["spoc-bus/1", "someone", "", None]),       # no event name
+        json.dumps(["spoc-bus/1", 7, "posts:created", None]),  # origin not a str
+        json.dumps(["spoc-bus/1", "x", "posts:created"]),      # three items
+    ]
+    with caplog.at_level(logging.WARNING, logger="specter_spoc.contrib.redis"):
+        for payload in foreign:
+            raw.publish("test:bus", payload)
+        a.emit("posts:created", {"id": 1})
+        b.wait_for(("posts:created", {"id": 1}))
+    health = b.bridge.health()
+    assert health["bad_messages"] == len(foreign), health
+    assert health["status"] == "ok" and health["subscriber_alive"] and health["subscriber_restarts"] == 0
+    assert b.seen == [("posts:created", {"id": 1})]
+    warned = [r.getMessage() for r in caplog.records if "not bus events" in r.getMessage()]
+    assert len([m for m in warned if m.startswith("bus-b")]) == 1, warned  # once, not per message
+
+
+def test_a_killed_subscriber_is_degraded_in_health_and_started_again(nodes):
+    a = nodes("a").listen("posts:created").start()
+    b = nodes("b").listen("posts:created").start()
+    first = b.bridge._subscriber
+    first.kill(block=True)
+    wait_until(lambda: b.bridge._subscriber is not first and b.bridge.wait_ready(0),
+               what="a new subscriber confirmed by Redis")
+    assert b.bridge.health()["subscriber_restarts"] == 1
+    a.emit("posts:created", {"id": 2})
+    b.wait_for(("posts:created", {"id": 2}))
+    assert b.bridge.health()["status"] == "ok"
+
+
+def test_health_is_degraded_while_the_subscriber_is_not_running(nodes):
+    b = nodes("b").start()
+    b.bridge._publishing = False  # as while stopping: no restart
+    b.bridge._subscriber.kill(block=True)
+    health = b.bridge.health()
+    assert health["subscriber_alive"] is False and health["status"] == "degraded", health
+
+
+def test_a_raising_listener_does_not_end_the_subscriber(nodes):
+    a = nodes("a").start()
+    b = nodes("b").listen("posts:created").start()
+    calls = []
+
+    def bad(data):
+        calls.append(data)
+        raise RuntimeError("listener bug")
+
+    b.scope.bus.on("posts:created", bad)
+    a.emit("posts:created", {"id": 3})
+    a.emit("posts:created", {"id": 4})
+    b.wait_for(("posts:created", {"id": 4}))
+    assert calls == [{"id": 3}, {"id": 4}]
+    assert b.bridge.health()["subscriber_alive"] and b.bridge.health()["subscriber_restarts"] == 0

@@ -13,7 +13,7 @@ from collections import Counter
 import requests
 from gevent.queue import Empty, Queue
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 BUS_CHANNEL = "specter_spoc:bus:specter_spoc_app"
 SOCKETIO_CHANNEL = "flask-socketio"

@@ -8,7 +8,9 @@ import pytest
 from specter_spoc.contrib.redis import Backoff, RedisConnection, mask_url
 from specter_spoc.contrib.redis.connection import CONNECTION_ERRORS
 
-from redis_helpers import RedisServer, free_port
+from redis_helpers import RedisServer
+
+from specter_spoc.testing import free_port
 
 
 def test_mask_url_hides_passwords_in_every_form():
@@ -40,6 +42,7 @@ def test_bad_urls_and_timeouts_are_refused_with_the_url_masked():
     assert "pw" not in str(info.value)
 
 
+@pytest.mark.e2e
 def test_an_outage_logs_one_warning_and_one_info_whatever_the_attempts(caplog):
     caplog.set_level(logging.DEBUG, logger="specter_spoc.contrib.redis")
     server = RedisServer(free_port(), password="pw-1")

@@ -1,6 +1,7 @@
 """create_app() wires the Redis services from the settings."""
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -9,7 +10,7 @@ from specter_spoc.contrib.redis import RedisBusBridge, RedisQueueBackend, redis_
 from specter_spoc.lifecycle.queue_backend import QUEUE_BACKEND_KEY
 from specter_spoc import BootError, create_app
 
-from redis_helpers import wait_until
+from specter_spoc.testing import wait_until
 
 APP_SERVICES = '''
 from specter_spoc import QueueService
@@ -105,3 +106,40 @@ def test_shared_event_patterns_accept_a_list_or_a_comma_separated_string():
     assert shared_event_patterns(" a:* ,b ,") == ("a:*", "b")
     assert shared_event_patterns(None) == () and shared_event_patterns("") == ()
     assert redis_services({"QUEUE_BACKEND": "memory"}, "app") == []
+
+
+@pytest.mark.parametrize("settings_key", ["BUS_SHARED_EVENTS", "QUEUE_BACKEND"])
+def test_redis_unreachable_at_boot_degrades_by_default_and_fails_boot_when_required(spoc_app_factory, settings_key):
+    """Issue 12 section 5: the docs promised BootError, the code degraded.
+    Decided (docs/parts/reliability.md): degrade by default, the same as an
+    outage after boot; REDIS_REQUIRED_AT_BOOT = True for a BootError."""
+    from redis_helpers import free_port
+
+    url = f"redis://:boot-pw-SECRET@127.0.0.1:{free_port()}/0"  # nothing listens there
+    from specter_spoc import QueueService
+
+    config = {"REDIS_URL": url, settings_key: "posts:*" if settings_key == "BUS_SHARED_EVENTS" else "redis"}
+    redis_service = redis_services(config, "app")[0]
+    users = [QueueService("mailer")] if settings_key == "QUEUE_BACKEND" else []  # a queue that uses Redis
+    _, _, runtime = spoc_app_factory(services=[redis_service, *users])
+    service = redis_service
+    wait_until(lambda: service.health()["redis"]["state"] == "reconnecting", what="an outage seen by the service")
+    health = runtime.health()
+    assert health["status"] == "degraded", health
+    assert "boot-pw-SECRET" not in json.dumps(health, default=str)
+
+    with pytest.raises(BootError) as info:
+        spoc_app_factory(services=redis_services({**config, "REDIS_REQUIRED_AT_BOOT": "true"}, "app"))
+    message = str(info.value)
+    assert "cannot reach Redis" in message and "REDIS_REQUIRED_AT_BOOT" in message
+    assert "boot-pw-SECRET" not in message and "redis://:********@127.0.0.1" in message
+
+
+def test_required_at_boot_names_refused_credentials(spoc_app_factory, redis_server_with_password):
+    wrong = f"redis://:wrong-SECRET@127.0.0.1:{redis_server_with_password.port}/0"
+    with pytest.raises(BootError) as info:
+        spoc_app_factory(services=redis_services({"REDIS_URL": wrong, "BUS_SHARED_EVENTS": "a:*",
+                                          "REDIS_REQUIRED_AT_BOOT": True}, "app"))
+    assert "credentials" in str(info.value) and "wrong-SECRET" not in str(info.value)
+    with pytest.raises(BootError, match="REDIS_REQUIRED_AT_BOOT must be true or false"):
+        redis_services({"REDIS_URL": wrong, "BUS_SHARED_EVENTS": "a:*", "REDIS_REQUIRED_AT_BOOT": "maybe"}, "app")

@@ -12,8 +12,8 @@ from typing import Any, Dict, Optional
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from framework.components import model
-from framework.database import Base, iso, utcnow
+from framework.database import db, iso, utcnow
+from specter_spoc.project import model
 
 
 def _author(user: Any) -> Dict[str, Any]:
@@ -21,7 +21,7 @@ def _author(user: Any) -> Dict[str, Any]:
 
 
 @model
-class Post(Base):
+class Post(db.Model):
     """A blog post; visible to everyone once ``published``, before that only
     to its author. ``indexed_at`` tells the content indexer it is up to date."""
 
@@ -51,7 +51,7 @@ class Post(Base):
 
 
 @model
-class Comment(Base):
+class Comment(db.Model):
     """A comment on a post; shown to everyone once the post's author approved it."""
 
     __tablename__ = "comments"
@@ -76,7 +76,7 @@ class Comment(Base):
 
 
 @model
-class PostTerm(Base):
+class PostTerm(db.Model):
     """One row of the search index: a word of a published post and its weight."""
 
     __tablename__ = "post_terms"

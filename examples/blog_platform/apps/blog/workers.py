@@ -7,7 +7,8 @@ through :meth:`~specter_spoc.QueueService.offload`: the hub keeps serving
 HTTP and Socket.IO while a long post is indexed. The index lands in the
 ``post_terms`` table, which ``GET /api/search`` reads.
 
-It indexes a post when it is published (bus event ``post:published``), and
+It indexes a post when it is published or edited (bus events
+``post:published``, ``post:updated``), and
 sweeps for published posts that were never indexed or changed since, at
 start and every ``WORKERS["content_indexer"]["interval"]`` seconds. With
 ``enabled`` False it indexes nothing (search then finds only what was
@@ -18,18 +19,16 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, Mapping, Set
 
-import flask  # not `from flask import request`: docs/parts/example.md, "Writing app modules"
+from flask import current_app
 
-from framework.components import worker
+from framework.events import POST_INDEXED, POST_PUBLISHED, POST_UPDATED
 from framework.text import index_document
-from specter_spoc import QueueService
+from specter_spoc import QueueService, registry
+from specter_spoc.project import worker
 
-from .services import POST_PUBLISHED, PostService
+from .services import PostService
 
 logger = logging.getLogger("blog_platform.indexer")
-
-#: bus event after a post's index entries were written (data: post id, term count)
-POST_INDEXED = "post:indexed"
 
 
 @worker
@@ -38,7 +37,7 @@ class ContentIndexer(QueueService):
 
     Example::
 
-        indexer = runtime.registry.require("blog.ContentIndexer")
+        indexer = registry.require(ContentIndexer)    # found by class
         indexer.request(post_id)
         indexer.queue.join(timeout=10)     # wait until indexed
     """
@@ -48,31 +47,33 @@ class ContentIndexer(QueueService):
     drain_timeout = 5.0
     offload_workers = 1
 
-    def __init__(self) -> None:
-        super().__init__("blog.ContentIndexer", worker_count=1, maxsize=10_000)
+    def __init__(self, name: str) -> None:
+        super().__init__(name, worker_count=1, maxsize=10_000)
         self.enabled = False
         self._requested: Set[int] = set()
         self._indexed = 0
 
     def on_start(self) -> None:
         super().on_start()
-        settings = (flask.current_app.config.get("WORKERS") or {}).get("content_indexer") or {}
+        settings = (current_app.config.get("WORKERS") or {}).get("content_indexer") or {}
         self.enabled = bool(settings.get("enabled", True))
         self._requested.clear()
         if not self.enabled:
             logger.info("content indexing is disabled (WORKERS['content_indexer']['enabled'])")
             return
         self.listen(POST_PUBLISHED, self._on_published)
+        self.listen(POST_UPDATED, self._on_published)  # published posts only: see handle_item
         self.interval(self.sweep, float(settings.get("interval") or 300))
         self.spawn(self.sweep, label="sweep-at-start")
 
     @property
     def posts(self) -> PostService:
-        return self.scope.registry.require("blog.PostService")
+        return registry.require(PostService)
 
     # --------------------------------------------------------------- requests
     def _on_published(self, post: Mapping[str, Any]) -> None:
-        self.request(int(post["id"]))
+        if post.get("published"):
+            self.request(int(post["id"]))
 
     def request(self, post_id: int) -> bool:
         """Queue ``post_id`` for indexing unless it is already queued."""

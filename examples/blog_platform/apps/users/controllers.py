@@ -2,26 +2,32 @@
 
 ==========================================  =====================================
 ``POST /api/users``                          register (public)
-``POST /api/login``                          username + password -> login token
-``GET  /api/me``                             the logged-in user (token)
+``POST /api/login``                          username + password -> login token (API clients)
+``GET  /api/session``                        the page's login: ``{user, csrf_token}``
+``POST /api/session``                        username + password -> login cookie (the page; CSRF)
+``DELETE /api/session``                      log the page out (CSRF)
+``GET  /api/me``                             the logged-in user (token or cookie)
 ``GET  /api/users/<id>/profile``             public profile
 ``PUT  /api/users/<id>/profile``             change your own profile (token)
 ==========================================  =====================================
 
 Bodies are validated by the schemas below; any bad input is a JSON
 ``{"error": ..., "errors": {field: message}}`` with status 400, a missing or
-bad token 401, someone else's profile 403, an unknown user 404, a taken
+bad token 401, a cookie request without its CSRF token or someone else's
+profile 403, an unknown user 404, a taken
 username or e-mail 409.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Dict
 
 from framework import validators as v
-from framework.auth import issue_token, require_user_id, token_max_age
-from framework.components import controller
+from framework.auth import (
+    check_csrf, csrf_token, end_session, issue_token, require_user_id, session_user_id, start_session, token_max_age,
+)
 from framework.validators import ID
-from specter_spoc import Controller, Field, HTTPError, Schema, expect_json
+from specter_spoc import Controller, Field, HTTPError, Schema, expect_json, registry
+from specter_spoc.project import controller
 
 from .services import PROFILE_FIELDS, UserService
 
@@ -54,7 +60,15 @@ class UsersController(Controller):
 
     @property
     def users(self) -> UserService:
-        return self.scope.registry.require("users.UserService")
+        return registry.require(UserService)
+
+    def _check_login(self) -> Dict[str, Any]:
+        clean = self.schema("login").require(expect_json())
+        user = self.users.authenticate(clean["username"], clean["password"])
+        if user is None:
+            raise HTTPError("invalid username or password.", 401,
+                            payload={"errors": {"password": "the username or the password is wrong"}})
+        return user
 
     def build_routes(self, router: Any) -> None:
         @router.route("/users", methods=["POST"])
@@ -65,12 +79,26 @@ class UsersController(Controller):
 
         @router.route("/login", methods=["POST"])
         def login() -> Any:
-            clean = self.schema("login").require(expect_json())
-            user = self.users.authenticate(clean["username"], clean["password"])
-            if user is None:
-                raise HTTPError("invalid username or password.", 401)
+            user = self._check_login()
             return {"token": issue_token(user["id"]), "token_type": "Bearer", "expires_in": token_max_age(),
                     "user": user}
+
+        @router.route("/session")
+        def get_session() -> Any:
+            uid = session_user_id()
+            user = self.users.get_user(uid, private=True) if uid is not None else None
+            return {"user": user, "csrf_token": csrf_token()}
+
+        @router.route("/session", methods=["POST"])
+        def log_in() -> Any:
+            check_csrf()  # before the password check: no cross-site login attempts
+            user = self._check_login()
+            return {"user": user, "csrf_token": start_session(user["id"])}
+
+        @router.route("/session", methods=["DELETE"])
+        def log_out() -> Any:
+            end_session()
+            return {"user": None, "csrf_token": csrf_token()}
 
         @router.route("/me")
         def me() -> Any:

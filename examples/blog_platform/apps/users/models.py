@@ -7,12 +7,12 @@ from typing import Any, Dict, Optional
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from framework.components import model
-from framework.database import Base, iso, utcnow
+from framework.database import db, iso, utcnow
+from specter_spoc.project import model
 
 
 @model
-class User(Base):
+class User(db.Model):
     """A registered user. ``username`` and ``email`` are stored lower-case
     and unique; the password only as a salted scrypt hash."""
 
@@ -41,7 +41,7 @@ class User(Base):
 
 
 @model
-class UserProfile(Base):
+class UserProfile(db.Model):
     """Extended, public profile information (one per user, created on demand)."""
 
     __tablename__ = "user_profiles"
@@ -63,7 +63,7 @@ EMPTY_PROFILE: Dict[str, Any] = {"bio": "", "avatar_url": "", "website": "", "up
 
 
 @model
-class OutboxEmail(Base):
+class OutboxEmail(db.Model):
     """An e-mail the notification worker delivered (``status="sent"``) or
     could not deliver before a shutdown (``"pending"``, retried later).
     The outbox *is* the mailbox in this example: nothing leaves the machine."""

@@ -1,60 +1,77 @@
 """Users app services: registration, authentication and profiles.
 
 ``UserService`` is a :class:`~specter_spoc.Service`, so the runtime creates
-and starts it (after the Database) and provides it in the registry as
-``"users.UserService"``: the blog app reaches it there, never by importing
-this module. It announces new accounts on the bus (``"user:registered"``),
-where the e-mail worker picks them up.
+and starts it and provides it in the registry; the blog app finds it with
+``registry.require(UserService)``. It announces new accounts on the bus
+(``USER_REGISTERED``), where the e-mail worker picks them up.
 
 Password hashing is CPU work (scrypt), so it runs in a worker process owned
 by this service (``offload_pool(self)``); the hub keeps serving meanwhile.
+Logging in costs one hash check whether or not the username exists (an
+unknown name is checked against a dummy hash), so the answer time does not
+tell an attacker which usernames are registered.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, Dict, List, Mapping, Optional
 
-import flask  # not `from flask import request`: docs/parts/example.md, "Writing app modules"
+from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from framework.components import service
-from framework.database import DataService
+from framework.database import transaction
+from framework.events import USER_REGISTERED
 from framework.passwords import hash_password, verify_password
-from specter_spoc import HTTPError
+from specter_spoc import HTTPError, Service, registry
 from specter_spoc.lifecycle.offload import offload_pool
+from specter_spoc.project import service
 
 from .models import EMPTY_PROFILE, User, UserProfile
 
 logger = logging.getLogger("blog_platform.users")
 
-#: bus event sent after an account was created (data: the user's private dict)
-USER_REGISTERED = "user:registered"
 #: profile fields a user may change
 PROFILE_FIELDS = ("bio", "avatar_url", "website")
+#: checked against when the username is unknown (never matches: see _dummy_hash)
+_DUMMY_PASSWORD = "no account has this password"
 
 
 @service
-class UserService(DataService):
+class UserService(Service):
     """Business logic for accounts.
 
     Example::
 
-        users = runtime.registry.require("users.UserService")
+        users = registry.require(UserService)      # found by class
         alice = users.register("alice", "alice@example.com", "correct horse", "Alice")
         users.authenticate("alice", "correct horse")["id"] == alice["id"]
     """
 
-    #: password-hashing worker processes (started on first use)
+    #: password-hashing worker processes (started on first use); PASSWORD_HASH_WORKERS overrides
     hash_workers = 1
 
-    def __init__(self) -> None:
-        super().__init__("users.UserService")
+    def on_start(self) -> None:
+        self._dummy: Dict[int, str] = {}
+        self.hash_workers = int(current_app.config.get("PASSWORD_HASH_WORKERS") or self.hash_workers)
 
     # ------------------------------------------------------------ passwords
+    @staticmethod
+    def _cost() -> int:
+        return int(current_app.config.get("PASSWORD_SCRYPT_N") or 2 ** 14)
+
     def _hash(self, password: str) -> str:
-        cost = int(flask.current_app.config.get("PASSWORD_SCRYPT_N") or 2 ** 14)
-        return offload_pool(self, size=self.hash_workers).run(hash_password, password, cost)
+        return offload_pool(self, size=self.hash_workers).run(hash_password, password, self._cost())
+
+    def _dummy_hash(self) -> str:
+        """A hash at the current cost that no login matches; an unknown
+        username is verified against it so both failures cost one scrypt.
+        Made by the first login attempt, whoever it names, so that one extra
+        hash tells nothing either."""
+        cost = self._cost()
+        if cost not in self._dummy:
+            self._dummy[cost] = self._hash(_DUMMY_PASSWORD)
+        return self._dummy[cost]
 
     def _verify(self, password: str, stored: str) -> bool:
         return bool(offload_pool(self, size=self.hash_workers).run(verify_password, password, stored))
@@ -67,7 +84,7 @@ class UserService(DataService):
         self._check_free(username, email)
         password_hash = self._hash(password)  # off the hub, outside any transaction
         try:
-            with self.db.session() as session:
+            with transaction() as session:
                 self._check_free(username, email)  # again: another request may have won meanwhile
                 user = User(username=username, email=email, full_name=full_name.strip(),
                             password_hash=password_hash)
@@ -81,27 +98,31 @@ class UserService(DataService):
         return data
 
     def _check_free(self, username: str, email: str) -> None:
-        with self.db.session() as session:
+        with transaction() as session:
             taken = session.execute(
                 select(User.username, User.email).where(or_(User.username == username, User.email == email))
             ).first()
         if taken is not None:
             if taken.username == username:
-                raise HTTPError(f"the username {username!r} is already taken; choose another one.", 409)
-            raise HTTPError(f"an account with the e-mail {email!r} already exists; log in instead.", 409)
+                raise HTTPError(f"the username {username!r} is already taken; choose another one.", 409,
+                                payload={"errors": {"username": "already taken; choose another one"}})
+            raise HTTPError(f"an account with the e-mail {email!r} already exists; log in instead.", 409,
+                            payload={"errors": {"email": "an account with this e-mail already exists"}})
 
     def authenticate(self, username: str, password: str) -> Optional[Dict[str, Any]]:
-        """The user's private dict when the password matches an active account, else None."""
-        with self.db.session() as session:
+        """The user's private dict when the password matches an active account,
+        else None. Costs one hash check either way (see the module docstring)."""
+        dummy = self._dummy_hash()
+        with transaction() as session:
             user = session.scalar(select(User).where(User.username == username.strip().lower()))
             found = (user.private(), user.password_hash) if user is not None and user.is_active else None
-        if found is None or not self._verify(password, found[1]):
-            return None
-        return found[0]
+        stored = found[1] if found is not None else dummy
+        matches = self._verify(password, stored)
+        return found[0] if found is not None and matches else None
 
     def get_user(self, user_id: int, *, private: bool = False) -> Optional[Dict[str, Any]]:
         """The user as a dict (with e-mail when ``private``), or None."""
-        with self.db.session() as session:
+        with transaction() as session:
             user = session.get(User, user_id)
             if user is None:
                 return None
@@ -115,14 +136,13 @@ class UserService(DataService):
         return user
 
     def list_users(self) -> List[Dict[str, Any]]:
-        with self.db.session() as session:
+        with transaction() as session:
             return [u.public() for u in session.scalars(select(User).order_by(User.id))]
-
 
     # -------------------------------------------------------------- profiles
     def get_profile(self, user_id: int) -> Dict[str, Any]:
         """``{"user": ..., "profile": ...}``; 404 for an unknown user."""
-        with self.db.session() as session:
+        with transaction() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise HTTPError(f"user {user_id} does not exist.", 404)
@@ -134,7 +154,7 @@ class UserService(DataService):
         unknown = set(changes) - set(PROFILE_FIELDS)
         if unknown:
             raise HTTPError(f"unknown profile field(s) {sorted(unknown)}; allowed: {list(PROFILE_FIELDS)}.", 400)
-        with self.db.session() as session:
+        with transaction() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise HTTPError(f"user {user_id} does not exist.", 404)

@@ -22,20 +22,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional
 
-import flask  # not `from flask import request`: docs/parts/example.md, "Writing app modules"
+from flask import current_app
 from sqlalchemy import func, select
 
-from framework.components import worker
-from framework.database import REGISTRY_KEY, Database, utcnow
-from specter_spoc import QueueService
+from framework.database import transaction, utcnow
+from framework.events import COMMENT_ADDED, USER_REGISTERED
+from specter_spoc import QueueService, registry
+from specter_spoc.project import worker
 
 from .models import OutboxEmail, User
-from .services import USER_REGISTERED
 
 logger = logging.getLogger("blog_platform.email")
-
-#: bus event from the blog app (data: comment, post title, post author id)
-COMMENT_ADDED = "comment:added"
 
 
 @worker
@@ -44,7 +41,7 @@ class EmailNotificationWorker(QueueService):
 
     Example::
 
-        mailer = runtime.registry.require("users.EmailNotificationWorker")
+        mailer = registry.require(EmailNotificationWorker)     # found by class
         mailer.enqueue({"kind": "note", "to": "a@example.com", "subject": "Hi", "body": "..."})
         mailer.queue.join(timeout=5)      # wait until delivered
         mailer.outbox()                   # [{... "status": "sent"}]
@@ -54,17 +51,15 @@ class EmailNotificationWorker(QueueService):
     retry_backoff = 0.05
     drain_timeout = 3.0
 
-    def __init__(self) -> None:
-        super().__init__("users.EmailNotificationWorker", worker_count=1, maxsize=10_000)
+    def __init__(self, name: str) -> None:
+        super().__init__(name, worker_count=1, maxsize=10_000)
         self.enabled = False
         self.sender = ""
-        self._db: Optional[Database] = None
 
     # ------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
-        self._db = self.scope.registry.require(REGISTRY_KEY)
         super().on_start()  # worker greenlets and the queue-size poll
-        config = flask.current_app.config
+        config = current_app.config
         settings = (config.get("WORKERS") or {}).get("email_notifications") or {}
         self.enabled = bool(settings.get("enabled", True))
         self.sender = str((config.get("EMAIL") or {}).get("sender") or "noreply@blog.localhost")
@@ -76,12 +71,6 @@ class EmailNotificationWorker(QueueService):
         interval = float(settings.get("interval") or 60)
         self.interval(self.deliver_pending, interval)
         self.spawn(self.deliver_pending, label="deliver-pending-at-start")
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError("EmailNotificationWorker is not running; the runtime starts it at boot.")
-        return self._db
 
     # ------------------------------------------------------- bus listeners
     def _on_user_registered(self, user: Mapping[str, Any]) -> None:
@@ -124,7 +113,7 @@ class EmailNotificationWorker(QueueService):
 
     def _store(self, messages: List[Dict[str, Any]], *, status: str) -> None:
         now = utcnow()
-        with self.db.session() as session:
+        with transaction() as session:
             for message in messages:
                 recipient = message.get("to")
                 if recipient is None:
@@ -140,7 +129,7 @@ class EmailNotificationWorker(QueueService):
 
     def deliver_pending(self) -> int:
         """Deliver mail stored as pending (by a previous shutdown); returns how many."""
-        with self.db.session() as session:
+        with transaction() as session:
             pending = session.scalars(select(OutboxEmail).where(OutboxEmail.status == "pending")).all()
             for mail in pending:
                 mail.status, mail.sent_at = "sent", utcnow()
@@ -154,15 +143,15 @@ class EmailNotificationWorker(QueueService):
         query = select(OutboxEmail).order_by(OutboxEmail.id)
         if recipient is not None:
             query = query.where(OutboxEmail.recipient == recipient.lower())
-        with self.db.session() as session:
+        with transaction() as session:
             return [mail.to_dict() for mail in session.scalars(query)]
 
     def health(self) -> Dict[str, Any]:
         report = super().health()
         report["enabled"] = self.enabled
-        if self._db is not None and self.running:
+        if self.running:
             try:
-                with self.db.session() as session:
+                with self.scope.activate(), transaction() as session:
                     report["outbox"] = dict(session.execute(
                         select(OutboxEmail.status, func.count(OutboxEmail.id)).group_by(OutboxEmail.status)).all())
             except Exception as exc:  # health must answer even when the database does not
