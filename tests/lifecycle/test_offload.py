@@ -15,6 +15,7 @@ from specter_spoc.lifecycle.offload import (OffloadError, ProcessPool, bind_offl
                                             offload_pool)
 from specter_spoc.lifecycle.queue import QueueService
 from specter_spoc.lifecycle.service import Service
+from specter_spoc.testing import wait_until
 
 
 class Ticker(Service):
@@ -172,9 +173,7 @@ def test_stop_during_a_long_offload_kills_the_worker_and_hands_the_item_back():
     svc.start()
     item = (jobs.sleep_then, (30, "late"))
     svc.enqueue(item)
-    deadline = time.monotonic() + 5
-    while not offload_pool(svc).pids() and time.monotonic() < deadline:
-        gevent.sleep(0.01)
+    wait_until(lambda: offload_pool(svc).pids(), timeout=10, what="the offload worker to start")
     pids = offload_pool(svc).pids()
     assert len(pids) == 1
     started = time.monotonic()
@@ -220,9 +219,7 @@ def test_any_service_can_offload_from_its_own_greenlets():
 
     svc = Plain("plain").start()
     try:
-        deadline = time.monotonic() + 10
-        while len(svc.result) < 2 and time.monotonic() < deadline:
-            gevent.sleep(0.01)
+        wait_until(lambda: len(svc.result) >= 2, timeout=10, what="both offload results")
         assert svc.result == [25, 36]
         pids = offload_pool(svc).pids()
     finally:
