@@ -143,7 +143,7 @@ def test_items_left_after_drain_timeout_are_handed_back_in_order():
     wait_until(lambda: svc.stats()["in_flight"] == 2)
     started = time.monotonic()
     svc.stop()
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3  # drain_timeout=0.1 bounds it; generous for a loaded CI
     assert svc.handled == []
     assert len(svc.undelivered) == 1
     assert svc.undelivered[0] == list(range(10))       # in-flight 0, 1 first, then the queue
