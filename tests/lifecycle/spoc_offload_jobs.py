@@ -19,6 +19,17 @@ def burn_cpu(seconds: float) -> int:
     return count
 
 
+def burn_cpu_until(started: str, stop: str, limit: float) -> bool:
+    """Create ``started``, then busy-loop (no sleeping, no I/O but a stat)
+    until the file ``stop`` exists; False if ``limit`` seconds pass first."""
+    open(started, "w").close()
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if os.path.exists(stop):
+            return True
+    return False
+
+
 def sleep_then(seconds: float, value: object) -> object:
     time.sleep(seconds)
     return value
