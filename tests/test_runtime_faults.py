@@ -43,7 +43,7 @@ def test_hanging_on_stop_is_cut_by_the_shared_deadline(spoc_app_factory, caplog)
     with caplog.at_level(logging.ERROR):
         runtime.shutdown()
     elapsed = time.monotonic() - started
-    assert elapsed < 3, elapsed
+    assert elapsed < 5, elapsed  # shutdown_timeout=0.5 bounds it; generous for a loaded CI
     assert log == ["start a", "start hangs", "start c", "stop c", "stop hangs (hanging)", "stop a"]
     assert "'hangs': on_stop() still running" in caplog.text
     assert all(not s.running for s in runtime.services)
