@@ -24,6 +24,7 @@ from gevent.event import Event
 from .lifecycle.service import Service
 from .lifecycle.teardown import triggers
 from .runtime import EXTENSION_KEY, BootError, Runtime
+from .console import ConsoleConfigError, console_settings_from_config
 from .web.controller import Controller
 from .web.ingress import socket_limits
 from .web.security import GENERATE_KEY_HINT, secret_key_problem
@@ -198,6 +199,10 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     health = app.config.get("HEALTH_ENDPOINT")
     if health is None and proj.mode != "production":
         health = "/_spoc/health"
+    try:  # the console and metrics settings, checked before anything starts
+        console = console_settings_from_config(app.config, proj.mode)
+    except ConsoleConfigError as exc:
+        raise BootError(str(exc)) from None
     services: List[Service] = []
     if app.config.get("BUS_SHARED_EVENTS") or app.config.get("QUEUE_BACKEND"):
         # Redis bus bridge / durable queue backend (specter_spoc.contrib.redis.settings)
@@ -210,6 +215,11 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     # size at which Engine.IO drops the connection (its packet framing counts too)
     runtime.socket_ingress.max_payload_bytes = int(payload_limit * 0.95)
     runtime.socket_ingress.configure(**limits)
+    try:
+        console.install(runtime)  # the live console (development default) and /metrics
+    except BaseException:
+        runtime.shutdown()
+        raise
     return app
 
 

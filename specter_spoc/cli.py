@@ -242,6 +242,7 @@ def check_command(session: Session, with_boot: bool) -> None:
             click.echo(diag.format())
         errors, warnings = len(project.errors), len(project.warnings)
         if with_boot and not errors and session.flask_info is None:
+            _monkey_patch()  # booting runs the app's greenlets (and e.g. a Redis listener) as a server would
             try:
                 with _quiet_project_log():
                     from .app import create_app
@@ -311,7 +312,8 @@ def components_command(session: Session, type_name: Optional[str], as_json: bool
         for kind, rows in data.items():
             click.echo(f"{kind} ({len(rows)}):")
             for row in rows:
-                meta = f" {row['meta']}" if row["meta"] else ""
+                extra = {k: v for k, v in row["meta"].items() if k != "type"}  # the heading names the type
+                meta = f" {extra}" if extra else ""
                 booted = " [booted]" if row["booted_by_runtime"] else ""
                 click.echo(f"  {row['name']}: {row['object']}{meta}{booted}")
 
@@ -435,8 +437,12 @@ def _serve(session: Session, listener: Any, log_level: Optional[str], *, reloadi
                     os.kill(os.getpid(), __import__("signal").SIGTERM)  # serve() shuts down cleanly
                 devserver.watch_and_restart([Path(project.base_dir)], request_restart)
             if not reloading:
-                click.echo(f" * specter-spoc serving {app.name!r} on {devserver.url_of(listener)} "
+                url = devserver.url_of(listener)
+                click.echo(f" * specter-spoc serving {app.name!r} on {url} "
                            f"(mode {project.mode}; CTRL+C to stop)", err=True)
+                console = app.extensions.get("specter_spoc.console")
+                if console is not None:
+                    click.echo(f" * runtime console: {url.rstrip('/')}{console.rule}", err=True)
             serve(app, listener=listener, log=devserver.access_logger(project.mode))
     if restart:
         raise click.exceptions.Exit(devserver.RELOAD_EXIT)
@@ -553,11 +559,18 @@ def add_commands(*commands: click.Command) -> None:
 
 add_commands(*COMMANDS)
 
+from .console.commands import LIVE_COMMANDS  # noqa: E402  top / tree / queue: against a running app
+
+for _command in LIVE_COMMANDS:
+    cli.add_command(_command)
+    flask_group.add_command(_command)
+
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point. ``run`` monkey-patches before anything else."""
+    """Console-script entry point. Commands that boot the app (``run``,
+    ``check --boot``) monkey-patch before anything else is imported."""
     args = sys.argv[1:] if argv is None else argv
-    if "run" in args:
+    if "run" in args or "--boot" in args:
         _monkey_patch()
     cli.main(args=args, prog_name="specter-spoc")
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
@@ -187,6 +188,21 @@ class Runtime:
     def settings(self) -> Any:
         """The project's settings (secrets masked in its repr), or None."""
         return self.project.settings if self.project is not None else None
+
+    @property
+    def components(self) -> Any:
+        """SPOC's ``framework.components``: ``runtime.components.services``
+        (or ``.service``, any case) is ``{"app.Name": obj}``; None without a project."""
+        return self.project.components if self.project is not None else None
+
+    @property
+    def plugins(self) -> Mapping[str, Mapping[str, Any]]:
+        """SPOC's ``framework.plugins``: ``runtime.plugins[group][uri]`` is the
+        loaded plugin object (read-only; empty without a project)."""
+        if self.project is None:
+            return MappingProxyType({})
+        return MappingProxyType({group: MappingProxyType(dict(items))
+                                 for group, items in self.project.plugins.items()})
 
     def _debug(self) -> bool:
         return bool(self._app is not None and self._app.debug)

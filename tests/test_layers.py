@@ -26,7 +26,7 @@ LAYERS: List[Set[str]] = [
     {"contrib", "console"},                         # Redis scale-out, live console and metrics
     {"app"},                                        # boot(), create_app(), serve(): joins them all
     {"spoc", "scaffold"},                           # SPOC compatibility front; project scaffolding
-    {"cli", "cli_live", "testing"},                 # entry points: console script, pytest plugin
+    {"cli", "testing"},                             # entry points: console script, pytest plugin
 ]
 RANK: Dict[str, int] = {name: level for level, names in enumerate(LAYERS) for name in names}
 

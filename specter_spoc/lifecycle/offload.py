@@ -34,6 +34,8 @@ import sys
 from contextvars import ContextVar
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from .._validate import check_int, check_seconds
+
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
 
@@ -186,14 +188,8 @@ class ProcessPool:
                  close_timeout: float = 2.0) -> None:
         if size is None:
             size = max(1, min(4, os.cpu_count() or 1))
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise TypeError(f"ProcessPool {name!r}: size must be an int, got {size!r}.")
-        if size < 1:
-            raise ValueError(f"ProcessPool {name!r}: size must be >= 1, got {size}.")
-        if isinstance(close_timeout, bool) or not isinstance(close_timeout, (int, float)) \
-                or close_timeout <= 0:
-            raise ValueError(f"ProcessPool {name!r}: close_timeout must be seconds > 0, "
-                             f"got {close_timeout!r}.")
+        size = check_int(size, f"ProcessPool {name!r}: size", 1)
+        close_timeout = check_seconds(close_timeout, f"ProcessPool {name!r}: close_timeout")
         self.name = name
         self.size = size
         self.close_timeout = float(close_timeout)

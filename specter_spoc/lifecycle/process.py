@@ -18,7 +18,7 @@ import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent import subprocess as gsubprocess
 
-from .._validate import check_seconds
+from .._validate import check_int, check_seconds
 from ..wiring.scope import current_scope
 from .owner import Owner, kill_and_join
 
@@ -133,10 +133,8 @@ class ManagedProcess:
         if not callable(handler):
             raise TypeError(f"ManagedProcess {self.name!r}: handler must be callable, "
                             f"got {type(handler).__name__}.")
-        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                       or chunk_size <= 0):
-            raise ValueError(f"ManagedProcess {self.name!r}: chunk_size must be a positive int or None, "
-                             f"got {chunk_size!r}.")
+        if chunk_size is not None:
+            check_int(chunk_size, f"ManagedProcess {self.name!r}: chunk_size (a positive int or None)", 1)
         reader_label = label or f"{stream_name}_reader"
         body = self._reader(stream, handler, chunk_size, strip, reader_label, close_on_exit)
         glet = self._spawn_reader(body, reader_label)

@@ -38,7 +38,7 @@ from .backoff import backoff_delay
 from .offload import offload_pool
 from .owner import RUNNING, STARTING, format_exc
 from .queue_backend import MEMORY, QUEUE_BACKEND_KEY, QueueBinding
-from .queue_memory import MEMORY_BACKEND, NOT_ITEM_FAILURES, MemoryBinding
+from .queue_memory import MEMORY_BACKEND, NOT_ITEM_FAILURES, MemoryBinding, take_all
 from .service import Service
 
 __all__ = ["QueueService"]
@@ -246,14 +246,7 @@ class QueueService(Service):
         except Exception:
             logger.exception("QueueService %r: closing the queue backend raised", self.name)
         # items enqueued before start() that never reached a durable backend
-        leftovers = []
-        while True:
-            try:
-                leftovers.append(self.queue.get_nowait())
-            except Empty:
-                break
-            self.queue.task_done()
-        self._hand_back(leftovers)
+        self._hand_back(take_all(self.queue))
 
     def run_item(self, item: Any) -> Optional[BaseException]:
         """Handle one item the way the workers do: ``handle_item``, retries

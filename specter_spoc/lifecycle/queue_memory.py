@@ -34,6 +34,17 @@ __all__ = ["MemoryBackend", "MemoryBinding", "MEMORY_BACKEND"]
 NOT_ITEM_FAILURES = (GreenletExit, SystemExit, KeyboardInterrupt)
 
 
+def take_all(queue: Any) -> List[Any]:
+    """Every item still in ``queue``, oldest first, each marked done."""
+    items = []
+    while True:
+        try:
+            items.append(queue.get_nowait())
+        except Empty:
+            return items
+        queue.task_done()
+
+
 class MemoryBinding(QueueBinding):
     """One QueueService's workers over its in-process queue."""
 
@@ -88,13 +99,7 @@ class MemoryBinding(QueueBinding):
                 self.abandoned.add(worker)
                 leftovers.append(item)
                 del self.handling[worker]
-        while True:
-            try:
-                leftovers.append(self.queue.get_nowait())
-            except Empty:
-                break
-            self.queue.task_done()
-        service._hand_back(leftovers)
+        service._hand_back(leftovers + take_all(self.queue))
         return 0
 
     def pending(self) -> int:

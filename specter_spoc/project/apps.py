@@ -173,8 +173,8 @@ def read_app_config(package: ModuleType, attr: Optional[str] = None, default_nam
         if hasattr(package, constant):
             values[field] = getattr(package, constant)
     values.setdefault("name", default_name)
-    defaults = {f.name: (f.default_factory() if f.default is dataclasses.MISSING else f.default)  # type: ignore[misc]
-                for f in dataclasses.fields(AppConfig)}
+    defaults = {f.name: (f.default_factory() if f.default is dataclasses.MISSING  # type: ignore[misc,operator]
+                         else f.default) for f in dataclasses.fields(AppConfig)}
     problems = _config_problems(SimpleNamespace(**{**defaults, **values}))
     if problems:
         constants = {field: constant for constant, field in _CONSTANTS.items()}

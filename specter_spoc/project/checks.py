@@ -110,15 +110,14 @@ def find_duplicate_events(events: Iterable[Tuple[str, str, Optional[str]]]) -> L
     return [diagnostic("SPC010", c.describe(), c.hint, key=c.event) for c in event_conflicts(events)]
 
 
-def check_secret_key(mode: str, settings: Any, environ: Mapping[str, str]) -> List[Diagnostic]:
-    """SPC011 when ``mode`` is production and the SECRET_KEY is missing or
-    weak (:func:`specter_spoc.web.security.secret_key_problem`)."""
+def check_secret_key(mode: str, config: Mapping[str, Any]) -> List[Diagnostic]:
+    """SPC011 when ``mode`` is production and the app's merged config
+    (:func:`~.flask_config.flask_config`: environment, .env, settings; the
+    same value the app factory reads) has no SECRET_KEY, or a weak one
+    (:func:`specter_spoc.web.security.secret_key_problem`)."""
     if mode != "production":
         return []
-    value = settings.get("SECRET_KEY") if settings is not None else None
-    if not value:
-        value = environ.get("SECRET_KEY") or environ.get("SPOC_SECRET_KEY") or environ.get("FLASK_SECRET_KEY")
-    problem = secret_key_problem(value)
+    problem = secret_key_problem(config.get("SECRET_KEY"))
     if problem is None:
         return []
     return [diagnostic("SPC011", f"{problem}.", GENERATE_KEY_HINT, key="SECRET_KEY")]

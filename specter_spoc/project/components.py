@@ -8,9 +8,10 @@ name instead of importing across app boundaries::
 
     UserService = project.get_component("services", "users.UserService")
 
-Types accept singular and plural spellings (SPOC's seed registers under
-``"model"`` and reads ``components.models``): ``"service"``,
-``"services"`` are the same type.
+Type names are case-insensitive (as in SPOC) and accept singular and plural
+spellings (SPOC's seed registers under ``"model"`` and reads
+``components.models``): ``"Service"``, ``"service"``, ``"services"`` are the
+same type. Every registration's metadata carries its ``"type"``.
 
 Two ways to mark, both free of process-global state (the mark lives on the
 object itself):
@@ -90,7 +91,16 @@ def mark(obj: T, type: str, meta: Optional[Mapping[str, Any]] = None) -> T:
     return obj
 
 
+class UnknownComponentType(KeyError, ValueError):
+    """A component type that was never added. A ``KeyError`` as SPOC raises,
+    and a ``ValueError`` for code written against earlier releases."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
 def _variants(name: str) -> Tuple[str, ...]:
+    name = name.lower()
     out = [name, name + "s", name + "es"]
     if name.endswith("ies"):
         out.append(name[:-3] + "y")
@@ -151,6 +161,7 @@ class Components:
         """
         if not isinstance(name, str) or not name.isidentifier():
             raise TypeError(f"component type must be an identifier such as 'services', got {name!r}.")
+        name = name.lower()
         if default_meta is not None and not isinstance(default_meta, Mapping):
             raise TypeError(f"add_type({name!r}, default_meta=...) must be a dict, got {default_meta!r}.")
         existing = self.resolve_type(name)
@@ -167,27 +178,39 @@ class Components:
         return tuple(self._types)
 
     # ------------------------------------------------------- registration
-    def register(self, type: str, **meta: Any) -> Callable[[T], T]:
+    def require_type(self, type: str) -> str:
+        """The canonical name of ``type``; :class:`UnknownComponentType` (a
+        ``KeyError``) naming the known types when it was never added."""
+        canonical = self.resolve_type(type)
+        if canonical is None:
+            raise UnknownComponentType(
+                f"Component type {type!r} not declared; known types: {list(self._types)}. "
+                f"Call components.add_type({type!r}) first."
+            )
+        return canonical
+
+    def register(self, type: str, obj: Any = None, **meta: Any) -> Any:
         """Decorator: mark the object and register it as ``"<app>.<Name>"``.
 
         The app is the top-level package the object is defined in (inside a
-        project: the app whose module defines it).
+        project: the app whose module defines it). ``register(type, obj)``
+        registers ``obj`` at once and returns it, as SPOC allows.
         """
-        canonical = self.resolve_type(type)
-        if canonical is None:
-            raise ValueError(
-                f"unknown component type {type!r}; known types: {list(self._types)}. "
-                f"Call components.add_type({type!r}) first."
-            )
+        canonical = self.require_type(type)
 
-        def decorator(obj: T) -> T:
+        def decorator(target: T) -> T:
+            if target is None:
+                raise ValueError(f"cannot register None as a {canonical!r} component.")
             merged = {**self._default_meta[canonical], **meta}
-            mark(obj, canonical, merged)
-            module = getattr(obj, "__module__", None)
-            self.add(canonical, obj, app=self._app_of(module), module=module, meta=merged)
-            return obj
+            mark(target, canonical, merged)
+            module = getattr(target, "__module__", None)
+            self.add(canonical, target, app=self._app_of(module), module=module, meta=merged)
+            return target
 
-        return decorator
+        return decorator(obj) if obj is not None else decorator
+
+    def _meta_for(self, canonical: str, meta: Mapping[str, Any]) -> Dict[str, Any]:
+        return {**self._default_meta[canonical], **meta, "type": canonical}
 
     def add(self, type: str, obj: Any, *, app: Optional[str], module: Optional[str] = None,
             meta: Optional[Mapping[str, Any]] = None, name: Optional[str] = None) -> Optional[ComponentInfo]:
@@ -198,8 +221,7 @@ class Components:
         if not short:
             raise TypeError(f"component {obj!r} has no __name__; pass name=...")
         full = f"{app}.{short}" if app else short
-        info = ComponentInfo(full, canonical, obj, app, module,
-                             MappingProxyType({**self._default_meta[canonical], **(meta or {})}))
+        info = ComponentInfo(full, canonical, obj, app, module, MappingProxyType(self._meta_for(canonical, meta or {})))
         table = self._types[canonical]
         current = table.get(full)
         if current is not None:

@@ -15,6 +15,10 @@ Found the way SPOC finds them:
 - **.env**: ``config/.env``, ``conf/.env`` and ``.env`` (all that exist;
   earlier files win), parsed by python-dotenv. Variables already set in the
   environment are never overridden.
+- **.env directory** (SPOC 0.3.9's layout): when ``config/.env`` (or
+  ``conf/.env``, ``.env``) is a folder, its ``<mode>.toml`` (else
+  ``default.toml``) ``[env]`` table gives the environment for that mode
+  (:func:`read_env_dir`); the values are used like ``.env`` values.
 - **mode**: ``SPOC_MODE`` (environment, including .env), else spoc.toml's
   ``mode``, else ``"development"``.
 
@@ -42,11 +46,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 #: modes a project can run in
 MODES = ("development", "staging", "production", "test")
 #: which ``[spoc.apps]`` lists each mode loads, in order (the cascade)
+#: (SPOC's order: the mode's own list first, then the modes above it)
 MODE_APPS: Dict[str, Tuple[str, ...]] = {
     "production": ("production",),
-    "staging": ("production", "staging"),
-    "development": ("production", "staging", "development"),
-    "test": ("production", "staging", "development", "test"),
+    "staging": ("staging", "production"),
+    "development": ("development", "staging", "production"),
+    "test": ("test", "development", "staging", "production"),
 }
 CONFIG_DIRS = ("config", "conf", ".")
 SETTINGS_NAMES = ("settings", "config", "configuration")
@@ -71,12 +76,12 @@ def find_settings(base_dir: Path) -> Optional[Tuple[Path, str]]:
             continue
         prefix = "" if folder == "." else folder + "."
         for name in SETTINGS_NAMES:
-            if folder == "." and name in CONFIG_DIRS:
-                continue  # config/ and conf/ were searched as folders already
             module_file = directory / f"{name}.py"
             package_file = directory / name / "__init__.py"
             if module_file.is_file():
                 return module_file, prefix + name
+            if folder == "." and name in CONFIG_DIRS:
+                continue  # config/ was searched as the settings folder: its __init__.py is not the settings
             if package_file.is_file():
                 return package_file, prefix + name
     return None
@@ -315,6 +320,65 @@ def find_dotenv_files(base_dir: Path) -> List[Path]:
     return found
 
 
+def dotenv_sources(paths: Sequence[Path]) -> Dict[str, Path]:
+    """Which .env file each name comes from (the first file defining it)."""
+    from dotenv import dotenv_values
+
+    sources: Dict[str, Path] = {}
+    for path in paths:
+        for key, value in dotenv_values(path, interpolate=False).items():
+            if value is not None:
+                sources.setdefault(key, path)
+    return sources
+
+
+def find_env_dir(base_dir: Path) -> Optional[Path]:
+    """The first ``.env`` *folder* (SPOC's per-mode TOML files): ``config/.env``,
+    ``conf/.env``, then ``.env``; ``None`` when every ``.env`` is a file or absent."""
+    for folder in CONFIG_DIRS:
+        candidate = (base_dir if folder == "." else base_dir / folder) / ".env"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def read_env_dir(env_dir: Optional[Path], mode: str, base_dir: Optional[Path] = None
+                 ) -> Tuple[Dict[str, str], Optional[Path], List[Diagnostic]]:
+    """``(values, file, problems)`` from ``<env_dir>/<mode>.toml``'s ``[env]``
+    table, else ``default.toml``'s. Strings, numbers and booleans become
+    strings (``true``/``false``), as environment variables are; other values
+    and invalid TOML are SPC013 naming the file and key."""
+    if env_dir is None:
+        return {}, None, []
+    path = env_dir / f"{mode}.toml"
+    if not path.is_file():
+        path = env_dir / "default.toml"
+        if not path.is_file():
+            return {}, None, []
+    where = _rel(path, base_dir)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, path, [diagnostic("SPC013", f"{where}: cannot be read as TOML: {exc}.",
+                                     "fix the file: an [env] table of NAME = \"value\" lines.", file=where)]
+    table = data.get("env", {})
+    if not isinstance(table, dict):
+        return {}, path, [diagnostic("SPC013", f"{where}: 'env' must be a table ([env]), got {_type_name(table)}.",
+                                     "write the variables under an [env] table.", file=where, key="env")]
+    values: Dict[str, str] = {}
+    problems: List[Diagnostic] = []
+    for key, value in table.items():
+        if isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            values[key] = str(value)
+        else:
+            problems.append(diagnostic(
+                "SPC013", f"{where}: env.{key} must be a string, number or boolean, got {_type_name(value)}.",
+                f'write {key} = "value".', file=where, key=f"env.{key}"))
+    return values, path, problems
+
+
 def read_dotenv(paths: Sequence[Path]) -> Dict[str, str]:
     """Variables from the .env files; the first file defining a name wins.
     Names without a value (``FOO`` alone) are ignored."""
@@ -329,9 +393,12 @@ def read_dotenv(paths: Sequence[Path]) -> Dict[str, str]:
 
 
 # ---------------------------------------------------------------------- mode
-def resolve_mode(explicit: Optional[str], environ: Mapping[str, str], toml: SpocToml
-                 ) -> Tuple[str, List[Diagnostic]]:
-    """The project's mode: argument, else SPOC_MODE, else spoc.toml, else development."""
+def resolve_mode(explicit: Optional[str], environ: Mapping[str, str], toml: SpocToml,
+                 mode_source: Optional[str] = None) -> Tuple[str, List[Diagnostic]]:
+    """The project's mode: argument, else SPOC_MODE, else spoc.toml, else development.
+
+    ``mode_source`` says where ``SPOC_MODE`` came from (a .env file, or the
+    process environment when ``None``); a bad value names it."""
     if explicit is not None:
         if explicit not in MODES:
             return "development", [diagnostic(
@@ -341,9 +408,11 @@ def resolve_mode(explicit: Optional[str], environ: Mapping[str, str], toml: Spoc
     if value is not None and value.strip():
         value = value.strip()
         if value not in MODES:
+            where = mode_source or "the process environment"
             return "development", [diagnostic(
-                "SPC013", f"environment variable SPOC_MODE is {value!r}, which is not a known mode.",
-                f"set SPOC_MODE to one of {', '.join(MODES)} (in the environment or .env).", key="SPOC_MODE")]
+                "SPC013", f"SPOC_MODE is {value!r} (set in {where}), which is not a known mode.",
+                f"set SPOC_MODE to one of {', '.join(MODES)} in {where}.", key="SPOC_MODE",
+                file=mode_source)]
         return value, []
     return toml.mode or "development", []
 

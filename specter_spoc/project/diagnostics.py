@@ -52,6 +52,7 @@ CODES: Dict[str, Tuple[str, str]] = {
     "SPC017": ("layout hook failed", ERROR),
     "SPC018": ("plugin does not follow its group's contract", ERROR),
     "SPC019": ("app skipped because a dependency was skipped", WARNING),
+    "SPC020": ("Service subclass in an app module that is not registered (never booted)", WARNING),
 }
 
 #: codes that describe the project's configuration as a whole: nothing can be

@@ -3,10 +3,12 @@
 ``stable_order`` is a topological sort that keeps the given order wherever
 the dependencies allow it (Kahn's algorithm, always taking the earliest ready
 node), so the same configuration always boots in the same order. A cycle is
-reported as the path that closes it, e.g. ``["blog", "users", "blog"]``.
+found by :mod:`graphlib` and reported as the path that closes it, e.g.
+``["blog", "users", "blog"]``.
 """
 from __future__ import annotations
 
+import graphlib
 import heapq
 from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
@@ -14,34 +16,26 @@ N = TypeVar("N", bound=Hashable)
 
 
 def find_cycle(nodes: Sequence[N], deps: Mapping[N, Sequence[N]]) -> Optional[List[N]]:
-    """A dependency cycle among ``nodes`` as a closed path, or ``None``.
+    """A dependency cycle among ``nodes`` as a closed path in dependency
+    direction (``["blog", "users", "blog"]``: blog needs users, users needs
+    blog), or ``None``.
 
-    Searches in ``nodes`` order so the reported cycle is deterministic.
+    :mod:`graphlib` finds it; nodes are added in ``nodes`` order and the path
+    is rotated to start at the earliest listed node, so the same
+    configuration always reports the same cycle.
     """
     known = set(nodes)
-    state: Dict[N, int] = {}  # 1 = on the current path, 2 = done
-    for root in nodes:
-        if state.get(root):
-            continue
-        path: List[N] = [root]
-        stack: List[Tuple[N, int]] = [(root, 0)]
-        state[root] = 1
-        while stack:
-            node, index = stack[-1]
-            children = [d for d in deps.get(node, ()) if d in known]
-            if index < len(children):
-                stack[-1] = (node, index + 1)
-                child = children[index]
-                if state.get(child) == 1:
-                    return path[path.index(child):] + [child]
-                if not state.get(child):
-                    state[child] = 1
-                    path.append(child)
-                    stack.append((child, 0))
-            else:
-                state[node] = 2
-                stack.pop()
-                path.pop()
+    sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+    for node in nodes:
+        sorter.add(node, *[d for d in deps.get(node, ()) if d in known])
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        path = list(reversed(exc.args[1]))[:-1]  # graphlib walks predecessors: reverse it
+        position = {node: i for i, node in enumerate(nodes)}
+        first = min(range(len(path)), key=lambda i: position[path[i]])
+        ring = path[first:] + path[:first]
+        return ring + [ring[0]]
     return None
 
 

@@ -9,9 +9,12 @@ Results are cached *per importer* (each project owns one), never in a
 process-global table, so two projects loaded one after the other in a test
 suite do not see each other's objects.
 
-A failure raises :class:`ImportFailure`, which names the URI *and* the import
-that actually failed (a missing third-party package inside the plugin is a
-different fix from a typo in the URI).
+A failure raises :class:`ImportFailure` (an ``ImportError``), which names the
+URI *and* the import that actually failed (a missing third-party package
+inside the plugin is a different fix from a typo in the URI); a malformed URI
+is :class:`InvalidURI` (also a ``ValueError``) and a missing attribute
+:class:`MissingAttribute` (an ``AttributeError``), the exception types SPOC
+raises. :data:`LOAD_FAILURES` catches all of them.
 
 Example::
 
@@ -45,6 +48,32 @@ class ImportFailure(ImportError):
         self.location = location
         where = f" (at {location})" if location else ""
         super().__init__(f"cannot load {uri!r}: {reason}{where}", name=failed_import)
+
+
+class InvalidURI(ImportFailure, ValueError):
+    """The URI itself is malformed (empty, not dotted identifiers). Also a
+    ``ValueError``, which is what SPOC raises for a bad URI."""
+
+
+class MissingAttribute(AttributeError):
+    """The module imported but lacks the attribute the URI names. An
+    ``AttributeError`` as SPOC raises; it carries the same fields as
+    :class:`ImportFailure` (``uri``, ``failed_import``, ``reason``,
+    ``cause``, ``location``). Python cannot make one class both an
+    ``ImportError`` and an ``AttributeError``, so code that handles every
+    load failure catches :data:`LOAD_FAILURES`."""
+
+    def __init__(self, uri: str, failed_import: str, reason: str, cause: Optional[BaseException] = None) -> None:
+        self.uri = uri
+        self.failed_import = failed_import
+        self.reason = reason
+        self.cause = cause
+        self.location: Optional[str] = None
+        super().__init__(f"cannot load {uri!r}: {reason}")
+
+
+#: every exception :meth:`Importer.load_from_uri` raises for a URI it cannot load
+LOAD_FAILURES = (ImportFailure, MissingAttribute)
 
 
 def _origin(exc: BaseException) -> Optional[str]:
@@ -110,7 +139,7 @@ class Importer:
     def load_from_uri(self, uri: str) -> Any:
         """The object ``uri`` names: an attribute, or a module when it names one."""
         if not isinstance(uri, str) or not uri.strip():
-            raise ImportFailure(str(uri), str(uri), "a URI must be a non-empty dotted path such as 'pkg.mod.attr'")
+            raise InvalidURI(str(uri), str(uri), "a URI must be a non-empty dotted path such as 'pkg.mod.attr'")
         if uri in self._cache:
             return self._cache[uri]
         obj = self._resolve(uri.strip())
@@ -133,7 +162,7 @@ class Importer:
             return self._walk(uri, module, module_name, attr_path.split(".") if attr_path else [])
         parts = uri.split(".")
         if any(not p.isidentifier() for p in parts):
-            raise ImportFailure(uri, uri, "a URI must be dotted Python identifiers such as 'pkg.mod.attr'")
+            raise InvalidURI(uri, uri, "a URI must be dotted Python identifiers such as 'pkg.mod.attr'")
         for i in range(len(parts), 0, -1):
             module_name = ".".join(parts[:i])
             module = import_module_checked(module_name, uri)
@@ -148,6 +177,7 @@ class Importer:
                 obj = getattr(obj, attr)
             except AttributeError as exc:
                 kind = "module" if isinstance(obj, ModuleType) else type(obj).__name__
-                raise ImportFailure(uri, f"{path}.{attr}", f"{kind} {path!r} has no attribute {attr!r}", exc) from exc
+                raise MissingAttribute(uri, f"{path}.{attr}", f"{kind} {path!r} has no attribute {attr!r}",
+                                       exc) from exc
             path = f"{path}.{attr}"
         return obj

@@ -34,14 +34,16 @@ from . import checks
 from .apps import ENTRY_POINT_GROUP, AppInfo, entry_point_apps, read_app_config
 from .components import marks_of
 from .config import (
-    MODE_APPS, MODES, Settings, base_dir_of_settings, find_dotenv_files, find_settings,
-    find_spoc_toml, parse_bool_env, read_dotenv, read_spoc_toml, resolve_mode,
+    MODE_APPS, MODES, Settings, base_dir_of_settings, dotenv_sources, find_dotenv_files, find_env_dir,
+    find_settings, find_spoc_toml, parse_bool_env, read_dotenv, read_env_dir, read_spoc_toml, resolve_mode,
 )
 from .diagnostics import FATAL_CODES, Diagnostic, DiagnosticError, diagnostic
+from .flask_config import environment_overrides, flask_config
 from .graph import stable_order
 from .importer import ImportFailure, Importer, import_module_checked
 from .layout import Layout, default_layout
-from .plugins import load_plugins, merge_plugin_uris
+from .plugins import APPLICABLE_GROUPS, load_plugins, merge_plugin_uris
+from .settings_rules import settings_problems
 from .project import Project
 
 logger = logging.getLogger("specter_spoc.project")
@@ -145,17 +147,34 @@ class _Loader:
         toml, problems = read_spoc_toml(find_spoc_toml(base_dir), base_dir)
         project.toml = toml
         self.diags.extend(problems)
-        project.dotenv = read_dotenv(find_dotenv_files(base_dir))
+        dotenv_files = find_dotenv_files(base_dir)
+        project.dotenv = read_dotenv(dotenv_files)
         for key, value in dict(self.env_arg or {}).items():
             project._set_env(key, value)
+        preset = set(os.environ)
         for key, value in project.dotenv.items():
             if key not in os.environ:
                 project._set_env(key, value)
-        environ: Dict[str, str] = dict(os.environ)
-        project._environ = environ
-        project.mode, problems = resolve_mode(self.mode_arg, environ, toml)
+                project.env_file_keys.add(key)
+        mode_source: Optional[str] = None
+        if "SPOC_MODE" not in preset and "SPOC_MODE" in project.dotenv:
+            source_file = dotenv_sources(dotenv_files).get("SPOC_MODE")
+            mode_source = _shown(source_file, base_dir) if source_file else ".env"
+        project.mode, problems = resolve_mode(self.mode_arg, dict(os.environ), toml, mode_source)
         self.diags.extend(problems)
         self._fail_if_fatal()
+        # SPOC 0.3.9's .env folder: <mode>.toml's [env] table, used like .env values
+        env_values, env_file, problems = read_env_dir(find_env_dir(base_dir), project.mode, base_dir)
+        self.diags.extend(problems)
+        self._fail_if_fatal()
+        project.env_file = env_file
+        for key, value in env_values.items():
+            if key not in os.environ:
+                project._set_env(key, value)
+                project.env_file_keys.add(key)
+        project.environment = {**env_values, **project.dotenv}
+        environ: Dict[str, str] = dict(os.environ)
+        project._environ = environ
 
         # sys.path: <base>/apps (SPOC), then <base> (shared packages, config)
         apps_dir = base_dir / "apps"
@@ -168,7 +187,8 @@ class _Loader:
         if settings_module is None:
             settings_module = self._import_settings(settings_file, settings_name, base_dir)
         project.settings = Settings(settings_module)
-        project.settings_file = Path(settings_module.__file__) if getattr(settings_module, "__file__", None) else None
+        settings_path = getattr(settings_module, "__file__", None)
+        project.settings_file = Path(settings_path) if settings_path else None
         self._validate_settings(project)
         self._fail_if_fatal()
         project.strict = self._resolve_strict(project, environ)
@@ -184,6 +204,8 @@ class _Loader:
         self._load_apps(project, apps_dir)
         # 4. plugins
         self._load_plugins(project)
+        # settings as the app sees them: the environment layers over settings.py
+        project.settings = Settings(project.settings.module, environment_overrides(project))
         # 5. checks
         self._run_checks(project, apps_dir, environ)
         return project
@@ -262,45 +284,11 @@ class _Loader:
 
     # --------------------------------------------------------- settings
     def _validate_settings(self, project: Project) -> None:
-        settings = project.settings
+        """SPC013 for each setting that breaks its rule (:mod:`.settings_rules`)."""
         where = self._settings_where(project)
-
-        def bad(key: str, message: str, hint: str) -> None:
-            self.diags.append(diagnostic("SPC013", f"{where}: {message}", hint, file=where, key=key))
-
-        apps = settings.get("INSTALLED_APPS", [])
-        if isinstance(apps, str) or not isinstance(apps, (list, tuple)):
-            bad("INSTALLED_APPS", f"INSTALLED_APPS must be a list of app names, got {type(apps).__name__} {apps!r}.",
-                'write INSTALLED_APPS = ["users", "blog"].')
-        else:
-            wrong = [a for a in apps if not isinstance(a, str) or not a or
-                     not all(p.isidentifier() for p in a.split("."))]
-            if wrong:
-                bad("INSTALLED_APPS", f"INSTALLED_APPS entries must be importable package names, got {wrong[0]!r}.",
-                    'write names like "users" or "acme.users".')
-        plugins = settings.get("PLUGINS", {})
-        if not isinstance(plugins, Mapping):
-            bad("PLUGINS", f"PLUGINS must be a dict of group -> list of URIs, got {type(plugins).__name__} {plugins!r}.",
-                'write PLUGINS = {"middleware": ["pkg.mod.obj"]}.')
-        else:
-            for group, uris in plugins.items():
-                if not isinstance(group, str) or isinstance(uris, str) or not isinstance(uris, (list, tuple)) \
-                        or not all(isinstance(u, str) and u.strip() for u in uris):
-                    bad(f"PLUGINS[{group!r}]", f"PLUGINS[{group!r}] must be a list of URI strings, got {uris!r}.",
-                        f'write PLUGINS[{group!r}] = ["pkg.mod.obj", ...].')
-        for flag in ("SPOC_STRICT", "SPOC_ENTRY_POINT_APPS"):
-            value = settings.get(flag)
-            if value is not None and not isinstance(value, bool):
-                bad(flag, f"{flag} must be True or False, got {value!r}.", f"write {flag} = True or False.")
-        secret = settings.get("SECRET_KEY")
-        if secret is not None and not isinstance(secret, (str, bytes)):
-            bad("SECRET_KEY", f"SECRET_KEY must be a string, got {type(secret).__name__}.",
-                "read it from the environment: SECRET_KEY = os.environ['SECRET_KEY'].")
-        packages = settings.get("SPOC_FRAMEWORK_PACKAGES")
-        if packages is not None and (isinstance(packages, str) or not isinstance(packages, (list, tuple))
-                                     or not all(isinstance(p, str) for p in packages)):
-            bad("SPOC_FRAMEWORK_PACKAGES", f"SPOC_FRAMEWORK_PACKAGES must be a list of folder names, got {packages!r}.",
-                'write SPOC_FRAMEWORK_PACKAGES = ["framework"].')
+        for problem in settings_problems(project.settings):
+            self.diags.append(diagnostic("SPC013", f"{where}: {problem.message}", problem.hint, file=where,
+                                         key=problem.key))
 
     @staticmethod
     def _settings_where(project: Project) -> str:
@@ -417,10 +405,11 @@ class _Loader:
                 skipped[import_name] = problems[0].message
                 continue
             path_entries = list(getattr(package, "__path__", []) or [])
-            path = Path(path_entries[0]) if path_entries else (
-                Path(package.__file__).parent if getattr(package, "__file__", None) else None)
-            found[config.name] = AppInfo(config.name, import_name, package, path, config,
-                                         source="entry point" if ep_name else listed.file)
+            package_file = getattr(package, "__file__", None)
+            path = Path(path_entries[0]) if path_entries else (Path(package_file).parent if package_file else None)
+            app_name = config.name or import_name.rsplit(".", 1)[-1]  # read_app_config always sets it
+            found[app_name] = AppInfo(app_name, import_name, package, path, config,
+                                      source="entry point" if ep_name else listed.file)
         self._order_and_import(project, found)
 
     def _order_and_import(self, project: Project, found: Dict[str, AppInfo]) -> None:
@@ -537,6 +526,7 @@ class _Loader:
             project.skipped_apps[info.module] = problems[0].message
             return False
         project._component_order.extend(added)
+        self.diags.extend(_unregistered_services(info, modules, {id(r.obj) for r in added}))
         return True
 
     # ---------------------------------------------------------- plugins
@@ -552,7 +542,10 @@ class _Loader:
         for group, uris in toml_groups.items():
             for uri in uris:
                 sources[(group, uri)] = f"{toml_where} [spoc.plugins] {group}"
-        project.plugins, problems = load_plugins(merged, project.importer, sources=sources)
+        apply = project.settings.get("SPOC_APPLY_PLUGINS", False)
+        project.applied_plugin_groups = tuple(APPLICABLE_GROUPS if apply is True else (apply or ()))
+        project.plugins, problems = load_plugins(merged, project.importer, sources=sources,
+                                                 applied=project.applied_plugin_groups)
         self.diags.extend(problems)
 
     # ----------------------------------------------------------- checks
@@ -565,7 +558,39 @@ class _Loader:
             paths = checks.framework_packages(project.base_dir, project._app_imports, apps_dir)
         if app_modules and paths:
             self.diags.extend(checks.find_framework_imports(paths, app_modules, project.base_dir))
-        self.diags.extend(checks.check_secret_key(project.mode, project.settings, environ))
+        self.diags.extend(checks.check_secret_key(project.mode, flask_config(project)))
+
+
+def _unregistered_services(info: AppInfo, modules: List[ModuleType], registered: set) -> List[Diagnostic]:
+    """SPC020 for each Service subclass an app module defines without
+    registering it: the runtime only boots components, so such a class is
+    silently never started. Base classes that a registered component extends
+    are not reported (they exist to be subclassed)."""
+    from ..lifecycle.service import Service
+
+    defined = []
+    for module in modules:
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, Service) and obj.__module__ == module.__name__
+                    and not name.startswith("_") and id(obj) not in registered and not marks_of(obj)):
+                defined.append((module, obj))
+    registered_classes = [o for m in modules for o in vars(m).values() if id(o) in registered and isinstance(o, type)]
+    out = []
+    for module, cls in defined:
+        if any(cls in other.__mro__[1:] for other in registered_classes):
+            continue
+        kind = "controller" if callable(getattr(cls, "build_blueprint", None)) else "service"
+        out.append(diagnostic(
+            "SPC020", f"{module.__name__}.{cls.__name__} is a {cls.__mro__[1].__name__} subclass but is not "
+            "registered as a component, so the runtime never boots it.",
+            f"decorate it with @{kind} (from specter_spoc.project import {kind}) or register it with your "
+            f"Components registry; name it with a leading underscore if it is a base class.",
+            app=info.name, file=getattr(module, "__file__", None), key=cls.__name__))
+    return out
+
+
+def _shown(path: Path, base_dir: Path) -> str:
+    return str(path.relative_to(base_dir)) if path.is_relative_to(base_dir) else str(path)
 
 
 def _foreign_module(top: str, apps_dir: Path) -> Optional[str]:

@@ -7,7 +7,8 @@ project rather than to the web runtime:
 
 - :meth:`Project.startup` / :meth:`Project.shutdown`: the layout's per-kind
   hooks, ``startup(module)`` in import order and ``shutdown(module)`` in
-  reverse;
+  reverse, each followed by the module's own ``initialize()`` /
+  ``teardown()`` when it defines one (SPOC's importer convention);
 - :meth:`Project.run_plugin_hooks_startup` /
   :meth:`Project.run_plugin_hooks_shutdown`: the ``hooks`` plugin group,
   called by the runtime with itself as argument;
@@ -26,6 +27,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -33,7 +35,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .apps import AppInfo
 from .components import ComponentInfo, Components
@@ -58,6 +60,16 @@ def is_lifecycle_class(obj: Any) -> bool:
         return True
     return (callable(getattr(obj, "setup", None)) and callable(getattr(obj, "teardown", None))
             and hasattr(obj, "events"))
+
+
+def module_function(module: ModuleType, name: str) -> Optional[Callable[[], Any]]:
+    """``module.<name>`` when it is a function defined in that module (SPOC's
+    module-level ``initialize()`` / ``teardown()``), else ``None``. A function
+    imported from elsewhere is not the module's own lifecycle function."""
+    fn = vars(module).get(name)
+    if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
+        return fn
+    return None
 
 
 class Project:
@@ -88,10 +100,20 @@ class Project:
         self.settings_file: Optional[Path] = None
         self.toml = SpocToml()
         self.dotenv: Dict[str, str] = {}
+        #: the project's environment-file values: the .env folder's <mode>.toml
+        #: [env] table (SPOC 0.3.9), overlaid by dotenv .env values
+        self.environment: Dict[str, str] = {}
+        #: the <mode>.toml (or default.toml) file those [env] values came from
+        self.env_file: Optional[Path] = None
+        #: names the project set in os.environ from those files (not from the real environment)
+        self.env_file_keys: Set[str] = set()
         self.installed_apps: List[str] = []
         self.apps: List[AppInfo] = []
         self.components = Components(*layout.modules)
         self.plugins: Dict[str, "OrderedDict[str, Any]"] = {}
+        #: plugin groups the runtime applies (settings SPOC_APPLY_PLUGINS); none by
+        #: default: plugins are loaded, not applied, as in SPOC
+        self.applied_plugin_groups: Tuple[str, ...] = ()
         self.diagnostics: List[Diagnostic] = []
         self.skipped_apps: Dict[str, str] = {}
         self._environ: Dict[str, str] = {}
@@ -140,6 +162,16 @@ class Project:
         """An environment variable as the project sees it (environment, then .env)."""
         return self._environ.get(name, default)
 
+    def environ_snapshot(self) -> Dict[str, str]:
+        """The environment as it was once the project was loaded (.env values included)."""
+        return dict(self._environ)
+
+    def flask_config(self, defaults: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """The merged Flask config of this project: see :func:`~.flask_config.flask_config`."""
+        from .flask_config import flask_config
+
+        return flask_config(self, defaults)
+
     def lifecycle_components(self) -> List[Tuple[str, type]]:
         """``(component name, class)`` of components the runtime must boot:
         Service/QueueService/Controller subclasses and Handler-like classes,
@@ -169,6 +201,7 @@ class Project:
             "skipped_apps": dict(self.skipped_apps),
             "components": {t: len(self.components.of_type(t)) for t in self.components.types},
             "plugins": {group: list(items) for group, items in self.plugins.items()},
+            "applied_plugin_groups": list(self.applied_plugin_groups),
             "diagnostics": [d.as_dict() for d in self.diagnostics],
             "layout": list(self.layout.order),
         }
@@ -181,7 +214,8 @@ class Project:
 
     # ------------------------------------------------------- layout hooks
     def startup(self) -> None:
-        """Run each module kind's ``startup(module)`` hook, in import order.
+        """Run each module kind's ``startup(module)`` hook, then the module's
+        own ``initialize()`` if it defines one, in import order.
 
         If one raises, the modules already started get their ``shutdown``
         hooks (in reverse) and :class:`DiagnosticError` (SPC017) is raised.
@@ -193,21 +227,29 @@ class Project:
         self._started = True
         for kind, module in self._imported:
             hook = self.layout.hook(kind)
+            steps: List[Tuple[str, Callable[[], Any]]] = []
             if hook is not None and hook.startup is not None:
+                steps.append((f"startup hook for {kind!r}", functools.partial(hook.startup, module)))
+            initialize = module_function(module, "initialize")
+            if initialize is not None:
+                steps.append((f"{module.__name__}.initialize()", initialize))
+            for index, (what, fn) in enumerate(steps):
                 try:
-                    hook.startup(module)
+                    fn()
                 except Exception as exc:
-                    logger.exception("startup hook for %s failed", module.__name__)
+                    logger.exception("%s failed", what)
+                    if index > 0:  # its hook ran: shut it down with the others
+                        self._hooked.append((kind, module))
                     self.shutdown()
                     raise DiagnosticError([diagnostic(
-                        "SPC017", f"startup hook for {kind!r} failed on module {module.__name__}: "
-                        f"{type(exc).__name__}: {exc}.",
-                        "fix the hook (the modules started before it were shut down again).",
+                        "SPC017", f"{what} failed on module {module.__name__}: {type(exc).__name__}: {exc}.",
+                        "fix it (the modules started before it were shut down again).",
                         app=module.__name__.split(".", 1)[0], key=kind)], "project startup failed") from exc
             self._hooked.append((kind, module))
 
     def shutdown(self) -> List[Tuple[str, BaseException]]:
-        """Run ``shutdown(module)`` hooks in reverse import order.
+        """Run ``shutdown(module)`` hooks, then the module's own ``teardown()``,
+        in reverse import order.
 
         A failing hook is logged and the others still run; the failures are
         returned as ``(module name, exception)``. Idempotent.
@@ -216,19 +258,25 @@ class Project:
         while self._hooked:
             kind, module = self._hooked.pop()
             hook = self.layout.hook(kind)
-            if hook is None or hook.shutdown is None:
-                continue
-            try:
-                hook.shutdown(module)
-            except Exception as exc:
-                logger.exception("shutdown hook for %s failed", module.__name__)
-                errors.append((module.__name__, exc))
+            steps: List[Callable[[], Any]] = []
+            if hook is not None and hook.shutdown is not None:
+                steps.append(functools.partial(hook.shutdown, module))
+            teardown = module_function(module, "teardown")
+            if teardown is not None:
+                steps.append(teardown)
+            for fn in steps:
+                try:
+                    fn()
+                except Exception as exc:
+                    logger.exception("shutting down module %s failed", module.__name__)
+                    errors.append((module.__name__, exc))
         self._started = False
         return errors
 
     # ------------------------------------------------------- plugin hooks
     def run_plugin_hooks_startup(self, runtime: Any) -> None:
-        """Start the ``hooks`` plugin group with ``runtime`` (see :mod:`.plugins`)."""
+        """Start the ``hooks`` plugin group with ``runtime`` (see :mod:`.plugins`).
+        The runtime calls it only when the group is applied (SPOC_APPLY_PLUGINS)."""
         self._check_open("run_plugin_hooks_startup")
         if self._plugin_hooks is None:
             self._plugin_hooks = PluginHooks(self.plugins.get("hooks", {}))

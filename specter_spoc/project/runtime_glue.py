@@ -5,25 +5,31 @@
 1. loads the project when given a path or settings module (the runtime then
    owns it and closes it after shutdown);
 2. registers a :class:`ProjectLifecycle` service that starts first and stops
-   last: it runs the layout's startup hooks and the ``hooks`` plugins at
-   boot, and their shutdown counterparts (in reverse) after every other
-   service has stopped; its health shows the mode, the apps and the skipped
-   apps with the reason;
-3. applies the ``middleware`` plugins to the Flask app;
+   last: it runs the layout's startup hooks and (when the settings apply that
+   group, ``SPOC_APPLY_PLUGINS``) the ``hooks`` plugins at boot, and their
+   shutdown counterparts (in reverse) after every other service has stopped;
+   its health shows the mode, the apps and the skipped apps with the reason;
+3. applies the ``middleware`` plugins to the Flask app, when applied;
 4. instantiates the project's lifecycle components in app order and
    registers them: Controllers (with the app's ``url_prefix`` in front of
-   their own), other Services/QueueServices, and Handlers.
+   their own), other Services/QueueServices, and Handlers;
+5. when there is a Flask app, builds one controller per app from its
+   ``views`` functions (:mod:`.view_routes`: documented path/method rule,
+   overridable by metadata).
 
 The project layer does not import the runtime: it only calls the
 ``register_*`` methods of the object it is given.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
-from typing import Any, Dict, List, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ..lifecycle.service import Service
+from .layout import Layout
 from .plugins import apply_middleware
 from .project import Project
 
@@ -47,6 +53,8 @@ class ProjectLifecycle(Service):
 
     def on_start(self) -> None:
         self.project.startup()
+        if "hooks" not in self.project.applied_plugin_groups:
+            return
         try:
             self.project.run_plugin_hooks_startup(self.runtime)
         except BaseException:
@@ -72,6 +80,33 @@ class ProjectLifecycle(Service):
         if report["status"] == "ok" and project.skipped_apps:
             report["status"] = "degraded"
         return report
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectView:
+    """What a runtime (or SPOC's ``Framework``) exposes of its project.
+
+    ``components.<kind>`` is ``{"app.Name": object}`` for a kind, singular or
+    plural, any case (``components.models`` / ``components.model``);
+    ``plugins[group][uri]`` is the loaded plugin object (read-only mappings).
+    The runtime exposes it as ``runtime.components`` / ``runtime.plugins``.
+    """
+
+    components: Any
+    plugins: Mapping[str, Mapping[str, Any]]
+
+
+_EMPTY_VIEW = ProjectView(components=None, plugins=MappingProxyType({}))
+
+
+def project_view(project: Optional[Project]) -> ProjectView:
+    """The :class:`ProjectView` of ``project`` (empty when ``None``)."""
+    if project is None:
+        from .components import Components
+
+        return ProjectView(components=Components(), plugins=MappingProxyType({}))
+    plugins = MappingProxyType({group: MappingProxyType(dict(items)) for group, items in project.plugins.items()})
+    return ProjectView(components=project.components, plugins=plugins)
 
 
 def _is_controller(cls: type) -> bool:
@@ -114,24 +149,36 @@ def _join_prefix(app_prefix: Optional[str], own: Optional[str]) -> Optional[str]
     return app_prefix.rstrip("/") + (own or "")
 
 
-def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) -> Project:
+def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None, layout: Optional[Layout] = None,
+                   echo: bool = False) -> Project:
     """Attach ``project`` (a :class:`Project`, a path or a settings module) to
-    ``runtime`` before it boots. Returns the project."""
+    ``runtime`` before it boots. Returns the project.
+
+    ``layout`` (SPOC's schema, defined in code) is used to load a project
+    given by path; ``echo=True`` prints each step (mode, apps, what is
+    registered) to stdout, as SPOC's ``echo`` flag promises.
+    """
+    say: Callable[[str], None] = (lambda text: print(f"[specter-spoc] {text}", flush=True)) if echo \
+        else (lambda text: None)
     owned = not isinstance(project, Project)
     if owned:
         from .loader import load_project
 
-        project = load_project(project, mode=mode)
+        say(f"loading project {project}")
+        project = load_project(project, mode=mode, layout=layout)
     elif mode is not None and mode != project.mode:
         raise ValueError(f"the project was loaded in mode {project.mode!r}, not {mode!r}; "
                          "pass mode= to load_project() instead.")
+    elif layout is not None and layout is not project.layout:
+        raise ValueError("the project was loaded with another layout; pass layout= to load_project() instead.")
     elif project.closed:
         raise ValueError("the project is closed; load it again with load_project().")
+    say(f"mode {project.mode} ({'strict' if project.strict else 'lenient'}), apps {project.installed_apps}")
     try:
         runtime.project = project
         runtime.register_service(ProjectLifecycle(project, runtime))
         app = getattr(runtime, "app", None)
-        if app is not None:
+        if app is not None and "middleware" in project.applied_plugin_groups:
             apply_middleware(app, project.plugins)
         registered: List[str] = []
         for name, cls in project.lifecycle_components():
@@ -145,8 +192,16 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) ->
             else:
                 runtime.register_handler(instance)
             registered.append(name)
+        if app is not None:
+            from .view_routes import views_controllers
+
+            for views in views_controllers(project):
+                runtime.register_controller(views, url_prefix=views.url_prefix)
+                registered.append(views.name)
         logger.info("project %r attached: apps %s, components %s", project.base_dir.name,
                     project.installed_apps, registered)
+        say(f"registered {registered or 'no lifecycle components'}; plugin groups applied: "
+            f"{list(project.applied_plugin_groups) or 'none'}")
     except BaseException:
         runtime.project = None
         if owned:

@@ -23,6 +23,8 @@ import logging
 import time
 from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar, Union
 
+from .._validate import check_seconds
+
 from gevent.event import AsyncResult
 
 from ._base import BusLike, check_callable, check_name, creation_bus
@@ -38,11 +40,7 @@ class _Abandoned(Exception):
 
 
 def _check_ttl(ttl: object, where: str) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(f"{where}: ttl must be a number of seconds (0 = never expires), got {ttl!r}.")
-    if not ttl >= 0:
-        raise ValueError(f"{where}: ttl must be >= 0 seconds (0 = never expires), got {ttl!r}.")
-    return float(ttl)
+    return check_seconds(ttl, f"{where}: ttl (0 = never expires)", allow_zero=True)
 
 
 class Cache(Generic[T]):

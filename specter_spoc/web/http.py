@@ -114,10 +114,12 @@ class _NoTraceLogger(logging.LoggerAdapter):
 
 
 def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Request body is required",
-                allow_empty: bool = False) -> dict:
+                allow_empty: Optional[bool] = None) -> dict:
     """The request's JSON object body, or an HTTPError explaining what is wrong.
 
-    - no body (or ``{}`` unless ``allow_empty``) -> 400 ``error``;
+    - no body -> 400 ``error``; ``{}`` is a body (the ``required`` check, or
+      the Schema the caller applies, then lists every missing field), unless
+      ``allow_empty=False`` asks for SPECTER's rule (``{}`` -> 400 ``error``);
     - a body that is not JSON -> 400 naming the position of the problem;
     - a body sent without a JSON content type -> 415 (a JSON API that
       accepts text/plain can be posted to by any web page's form);
@@ -144,12 +146,13 @@ def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Reque
         raise HTTPError(f"Request body is not valid JSON ({exc}). Send a JSON object.", 400) from None
     except RecursionError:
         raise HTTPError("Request body is nested too deeply to parse. Send a flatter JSON object.", 400) from None
+    from ..contracts._coerce import find_lone_surrogate, kind, may_hold_surrogates
+
     if not isinstance(payload, dict):
-        raise HTTPError(f"JSON body must be an object, got {type(payload).__name__}. "
+        raise HTTPError(f"JSON body must be an object, got {kind(payload)}. "
                         'Send {"field": value, ...}.', 400)
-    if not allow_empty and not payload:
+    if allow_empty is False and not payload:
         raise HTTPError(error, 400)
-    from ..contracts._coerce import find_lone_surrogate, may_hold_surrogates
 
     if may_hold_surrogates(raw):  # a byte scan; the walk only when an escape could be one
         where = find_lone_surrogate(payload)

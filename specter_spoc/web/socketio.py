@@ -153,6 +153,12 @@ class MessageQueueMonitor(Service):
         return getattr(server, "manager", None), server
 
     def on_start(self) -> None:
+        if not _patched():
+            logger.warning("the Socket.IO message queue is configured but this process is not monkey-patched "
+                           "(gevent.monkey.patch_all()): its listener would block the whole process, so it "
+                           "is not started; emits from other processes will not reach this one's clients. "
+                           "Patch first (specter-spoc run, gunicorn -k gevent and the pytest plugin do).")
+            return
         manager, server = self._manager()
         if server is not None and manager is not None and not getattr(server, "manager_initialized", True):
             server.manager_initialized = True
@@ -160,6 +166,8 @@ class MessageQueueMonitor(Service):
 
     def _probe(self) -> Optional[str]:
         """None when the queue's server answers, else why not."""
+        if not _patched():  # a blocking socket would freeze the process on a dead server
+            return "this process is not monkey-patched, so the listener is not running"
         manager, _ = self._manager()
         if manager is None:
             return "no message queue manager"
@@ -192,6 +200,11 @@ class MessageQueueMonitor(Service):
                 report["status"] = "degraded"
                 report["reason"] = f"message queue unreachable: {problem}"
         return report
+
+
+def _patched() -> bool:
+    from gevent import monkey
+    return bool(monkey.is_module_patched("socket"))
 
 
 def message_queue_monitor(socketio: Any) -> Optional[MessageQueueMonitor]:

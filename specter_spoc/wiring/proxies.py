@@ -6,7 +6,7 @@ working, but two runtimes in one process never share events or entries.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, TypeVar
+from typing import Any, Callable, List, Optional, Type, TypeVar, Union, overload
 
 from .bus import EventBus, Listener
 from .registry import Registry
@@ -63,10 +63,20 @@ class RegistryProxy:
     def unregister(self, key: str) -> bool:
         return current_scope().registry.unregister(key)
 
-    def resolve(self, key: str) -> Any:
+    @overload
+    def resolve(self, key: Type[T]) -> Optional[T]: ...
+    @overload
+    def resolve(self, key: str) -> Any: ...
+
+    def resolve(self, key: Union[str, Type[Any]]) -> Any:
         return current_scope().registry.resolve(key)
 
-    def require(self, key: str) -> Any:
+    @overload
+    def require(self, key: Type[T]) -> T: ...
+    @overload
+    def require(self, key: str) -> Any: ...
+
+    def require(self, key: Union[str, Type[Any]]) -> Any:
         return current_scope().registry.require(key)
 
     def has(self, key: str) -> bool:

@@ -9,7 +9,7 @@ outlives the component that put it there.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, overload
 
 import gevent
 from gevent.event import AsyncResult
@@ -76,13 +76,39 @@ class Registry:
         _check_key(key, "unregister")
         return self._entries.pop(key, _MISSING) is not _MISSING
 
-    def resolve(self, key: str) -> Any:
-        """The object under ``key``, or None."""
+    @overload
+    def resolve(self, key: Type[T]) -> Optional[T]: ...
+    @overload
+    def resolve(self, key: str) -> Any: ...
+
+    def resolve(self, key: Union[str, Type[Any]]) -> Any:
+        """The object under ``key``, or None. ``key`` may also be a class:
+        the one entry that is an instance of it (typed lookups, no string
+        to keep in step with a naming rule)."""
+        if isinstance(key, type):
+            found = self._instances_of(key)
+            return found[0][1] if len(found) == 1 else None
         _check_key(key, "resolve")
         return self._entries.get(key)
 
-    def require(self, key: str) -> Any:
-        """The object under ``key``; ``KeyError`` naming what *is* registered."""
+    @overload
+    def require(self, key: Type[T]) -> T: ...
+    @overload
+    def require(self, key: str) -> Any: ...
+
+    def require(self, key: Union[str, Type[Any]]) -> Any:
+        """The object under ``key`` (a str key, or a class: the one entry
+        that is an instance of it); ``KeyError`` naming what *is* registered."""
+        if isinstance(key, type):
+            found = self._instances_of(key)
+            if len(found) == 1:
+                return found[0][1]
+            what = f"{key.__module__}.{key.__qualname__}"
+            if found:
+                raise KeyError(f"registry has {len(found)} {what} entries ({', '.join(k for k, _ in found)}); "
+                               "require one of them by key.")
+            raise KeyError(f"registry has no {what} (registered: {', '.join(sorted(self._entries)) or 'nothing yet'}). "
+                           "Is the component installed and started?")
         _check_key(key, "require")
         try:
             return self._entries[key]
@@ -92,6 +118,14 @@ class Registry:
                 f"registry has no {key!r} (registered: {known}). Provide it with "
                 f"registry.provide({key!r}, obj) before use, or use wait_for() to wait for it."
             ) from None
+
+    def _instances_of(self, cls: Type[Any]) -> List[Tuple[str, Any]]:
+        found = [(k, v) for k, v in self._entries.items() if isinstance(v, cls)]
+        # a runtime provides itself twice ("service_manager", "runtime"): one object
+        unique: Dict[int, Tuple[str, Any]] = {}
+        for key, value in found:
+            unique.setdefault(id(value), (key, value))
+        return list(unique.values())
 
     def has(self, key: str) -> bool:
         _check_key(key, "has")

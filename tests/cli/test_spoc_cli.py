@@ -238,7 +238,7 @@ def test_new_app_scaffold_boots_and_serves(runner, project_dir):
 
 def test_flask_group_has_the_same_commands(runner, project_dir):
     assert set(flask_group.commands) == set(cli.commands) == {
-        "check", "apps", "components", "settings", "routes", "run", "new"}
+        "check", "apps", "components", "settings", "routes", "run", "new", "top", "tree", "queue"}
     result = invoke(runner, "check", "--project", project_dir, group=flask_group)
     assert result.exit_code == 0 and "No problems found" in result.output
 

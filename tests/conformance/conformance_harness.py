@@ -1,6 +1,4 @@
-"""Helpers of the conformance suite (see conftest.py for how it runs).
-
-The conformance harness: one test body, two implementations.
+"""The conformance harness: one test body, two implementations.
 
 Every test in this directory takes the ``impl`` fixture and runs twice: once
 against SPECTER 0.1.2 (``specter``, from the dev extra) and once against
@@ -24,8 +22,6 @@ import os
 from types import ModuleType
 from typing import Any, Callable, List, Tuple
 
-import pytest
-
 MIGRATION_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "parts", "90_migration.md")
 
 #: the kept differences, by the words their row in the migration table starts with
@@ -41,6 +37,8 @@ ROW_QUEUE_DRAIN = "`QueueService.stop()`"
 ROW_QUEUE_COALESCED = "`QueueService` `queue_size` notifications"
 ROW_PROCESS_PID = "`ManagedProcess.pid`"
 ROW_CACHE_NONE = "`Cache` and `None`"
+ROW_CACHE_TTL = "`Cache` `ttl` values"
+ROW_HANDLER_MISSING_METHOD = "A handler's `events` naming a missing method"
 ROW_OPERATION_500 = "`Operation.run` on an unexpected exception"
 ROW_MODEL_SET_THROUGH = "`Model.set` through a non-dict"
 

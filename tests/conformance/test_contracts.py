@@ -137,7 +137,7 @@ def test_schema_rejects_non_field_specs(impl):
         impl.mod.Schema("s", {"a": int})
 
 
-@pytest.mark.parametrize("field_type, raw", [(str, {"k": 1}), (int, 2.7), (str, 5)])
+@pytest.mark.parametrize("field_type, raw", [(str, {"k": 1}), (int, 2.7), (int, True), (str, 5)])
 def test_coercion_of_values_of_another_kind(impl, field_type, raw):
     s = impl.mod.Schema("s", {"v": impl.mod.Field(field_type)})
     outcome = s.validate({"v": raw})
@@ -218,3 +218,12 @@ def test_operation_without_perform_fails_as_500(impl):
 def test_operation_error_signature(impl):
     exc = impl.mod.OperationError("nope")
     assert (exc.message, exc.status, exc.meta) == ("nope", 400, {})
+
+
+def test_null_for_a_required_str_field(impl):
+    s = impl.mod.Schema("s", {"a": impl.mod.Field(str, required=True)})
+    outcome = s.validate({"a": None})
+    if impl.difference(ROW_STRICT_COERCION):
+        assert not outcome.ok and "a" in outcome.meta["errors"]
+    else:
+        assert outcome.ok and outcome.value == {"a": "None"}

@@ -222,6 +222,8 @@ def test_spawn_logs_errors_instead_of_raising(impl):
     glet = svc.spawn(boom)
     glet.join(2)
     assert glet.dead
+    gevent.sleep(0.01)
+    assert svc.running and svc.health()["status"] == "ok"  # logged, nothing else happens
     svc.stop()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gevent
 import pytest
 
-from conformance_harness import ROW_CACHE_NONE, ROW_MODEL_SET_THROUGH, wait_until
+from conformance_harness import ROW_CACHE_NONE, ROW_CACHE_TTL, ROW_MODEL_SET_THROUGH, wait_until
 
 
 # -------------------------------------------------------------------- Store
@@ -324,3 +324,14 @@ def test_model_set_through_a_scalar(impl):
     else:
         model.set("a.b", 1)
         assert model.get() == {"a": {"b": 1}}
+
+
+def test_cache_ttl_from_a_string_or_negative(impl):
+    if impl.difference(ROW_CACHE_TTL):
+        with pytest.raises(TypeError, match="ttl"):
+            impl.mod.create_cache("c", ttl="300")
+        with pytest.raises(ValueError, match="ttl"):
+            impl.mod.create_cache("c", ttl=-5)
+    else:
+        assert impl.mod.create_cache("c", ttl="300").ttl == 300.0
+        assert impl.mod.create_cache("c", ttl=-5).ttl == 0

@@ -8,7 +8,8 @@ import pytest
 from flask import request
 
 from conformance_harness import (ROW_BOOT_ROLLBACK, ROW_CONTROLLER_503, ROW_EXPECT_JSON_415,
-                                 ROW_JSON_ERRORS, ROW_SOCKET_ERRORS, ROW_URL_PREFIX)
+                                 ROW_HANDLER_MISSING_METHOD, ROW_JSON_ERRORS, ROW_SOCKET_ERRORS,
+                                 ROW_URL_PREFIX)
 
 
 def _item_controller(impl):
@@ -720,3 +721,51 @@ def test_router_route_without_json_errors(impl):
         assert r.is_json and r.get_json()["error"]
     else:  # Flask's HTML error page
         assert not r.is_json
+
+
+def test_handler_set_up_without_a_manager_binds_directly(impl):
+    handler = _presence(impl, [])
+    app, socketio = impl.flask()
+    handler.setup(socketio)
+    sio = socketio.test_client(app)
+    try:
+        assert sio.emit("heartbeat", {}, callback=True) == {"ok": True, "manager": False}
+    finally:
+        sio.disconnect()
+        handler.teardown()
+
+
+def test_register_handler_after_boot_sets_it_up(impl):
+    app, socketio = impl.flask()
+    manager = impl.boot(app, socketio)
+    handler = _presence(impl, [])
+    assert manager.register_handler(handler) is manager
+    assert handler.registered
+    sio = socketio.test_client(app)
+    try:
+        assert sio.emit("heartbeat", {}, callback=True) == {"ok": True, "manager": True}
+    finally:
+        sio.disconnect()
+
+
+def test_handler_events_naming_a_missing_method(impl):
+    class Typo(impl.mod.Handler):
+        name = "typo"
+        events = {"ping": "on_pnig", "pong": "on_pong"}
+
+        def on_pong(self, data=None):
+            return "pong"
+
+    app, socketio = impl.flask()
+    if impl.difference(ROW_HANDLER_MISSING_METHOD):
+        with pytest.raises(impl.mod.BootError, match="on_pnig"):
+            impl.boot(app, socketio, handlers=[Typo()])
+    else:
+        handler = Typo()
+        impl.boot(app, socketio, handlers=[handler])
+        assert handler.registered
+        sio = socketio.test_client(app)
+        try:
+            assert sio.emit("pong", {}, callback=True) == "pong"
+        finally:
+            sio.disconnect()

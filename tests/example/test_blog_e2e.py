@@ -160,5 +160,5 @@ def test_specter_spoc_run_reports_a_busy_port_without_a_traceback(tmp_path: Any)
                                  "--port", str(port)], capture_output=True, text=True, timeout=120,
                                 env={**os.environ, **server_env(tmp_path)})
     assert result.returncode == 2, result.stderr
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr, result.stderr

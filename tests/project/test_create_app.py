@@ -18,6 +18,7 @@ APP_TREE = {
         SECRET_KEY = os.environ.get("SHOP_SECRET_KEY")
         INSTALLED_APPS = ["shop"]
         PLUGINS = {"hooks": ["shop.hooks.register_late"]}
+        SPOC_APPLY_PLUGINS = ["hooks"]
     """,
     "apps": {"shop": {
         "__init__.py": "",

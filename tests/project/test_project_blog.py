@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 
 import pytest
 
@@ -75,6 +76,30 @@ def test_layout_hooks_startup_in_import_order_shutdown_reversed(projects):
         ("shutdown", "workers", "blog.workers"), ("shutdown", "models", "blog.models"),
         ("shutdown", "workers", "users.workers"), ("shutdown", "models", "users.models"),
     ]
+
+
+def test_module_level_initialize_and_teardown_run_after_the_hooks_teardown_reversed(projects):
+    """SPOC's importer calls an app module's own initialize() at startup and teardown() at shutdown."""
+    lifecycle = (
+        "from framework.events import EVENTS\n"
+        "from os.path import join as teardown  # imported, not this module's own: never called\n\n"
+        "def initialize():\n    EVENTS.append(('initialize', __name__))\n"
+    )
+    owned = lifecycle.replace("from os.path import join as teardown  # imported, not this module's own: never called\n",
+                              "") + "\ndef teardown():\n    EVENTS.append(('teardown', __name__))\n"
+    tree = blog_platform()
+    tree["apps"]["users"]["services.py"] = textwrap.dedent(tree["apps"]["users"]["services.py"]) + "\n" + owned
+    tree["apps"]["blog"]["models.py"] = textwrap.dedent(tree["apps"]["blog"]["models.py"]) + "\n" + lifecycle
+    project = projects.load(tree)
+    events = sys.modules["framework.events"].EVENTS
+    project.startup()
+    assert [e for e in events if e[0] == "initialize"] == [("initialize", "users.services"),
+                                                           ("initialize", "blog.models")]
+    assert events.index(("startup", "models", "blog.models")) < events.index(("initialize", "blog.models"))
+    del events[:]
+    project.shutdown()
+    assert ("teardown", "users.services") in events and not [e for e in events if e == ("teardown", "blog.models")]
+    assert events.index(("shutdown", "models", "blog.models")) < events.index(("teardown", "users.services"))
 
 
 def test_failing_startup_hook_undoes_started_modules(projects):
@@ -157,7 +182,7 @@ def test_context_manager_closes(write):
 
 
 def test_settings_view_is_read_only_and_masked(projects):
-    project = projects.load(blog_platform(), env={"SECRET_KEY": "very-secret-key"})
+    project = projects.load(blog_platform(), env={"SECRET_KEY": "very-secret-key-long-enough-for-production"})
     settings = project.settings
     assert settings.INSTALLED_APPS == ["users", "blog"]
     assert settings.get("MISSING", 7) == 7 and "WORKERS" in settings

@@ -15,6 +15,18 @@ def test_types_accept_singular_and_plural():
     assert comps.resolve_type("widgets") is None
 
 
+def test_type_names_are_case_insensitive_as_in_spoc():
+    comps = Components("Service")
+
+    @comps.register("SERVICE")
+    class Mailer:
+        pass
+
+    assert comps.types == ("service",)
+    assert list(comps.Services.values()) == [Mailer] and list(comps.service.values()) == [Mailer]
+    assert comps.resolve_type("SERVICES") == "service"
+
+
 def test_register_names_by_app_and_keeps_metadata():
     comps = Components()
     comps.add_type("service", default_meta={"singleton": True, "tier": "core"})
@@ -26,7 +38,7 @@ def test_register_names_by_app_and_keeps_metadata():
     name = f"{__name__.split('.')[0]}.MailService"
     assert comps.services == {name: MailService}
     assert comps.get_component("services", name) is MailService
-    assert comps.get_metadata("service", name) == {"singleton": True, "tier": "edge"}
+    assert comps.get_metadata("service", name) == {"singleton": True, "tier": "edge", "type": "service"}
     assert comps.get_metadata("service", "x.Nope") is None and comps.get("nope", name) is None
     assert marks_of(MailService)[0].type == "service"
     assert len(comps) == 1 and name in comps
@@ -38,6 +50,8 @@ def test_unknown_type_and_attribute_errors_are_clear():
     comps = Components("model")
     with pytest.raises(ValueError, match=r"add_type\('widget'\)"):
         comps.register("widget")
+    with pytest.raises(KeyError, match="not declared"):  # SPOC raises KeyError
+        comps.register("Widget")
     with pytest.raises(AttributeError, match="known types"):
         comps.widgets
     assert not hasattr(comps, "widgets")
@@ -93,7 +107,7 @@ def test_project_registers_marked_objects_from_helper_modules(projects):
     }}, "config": {"settings.py": 'INSTALLED_APPS = ["shop"]\n'}}
     project = projects.load(tree)
     assert list(project.components.services) == ["shop.Helper"]
-    assert project.components.get_metadata("services", "shop.Helper") == {"role": "helper"}
+    assert project.components.get_metadata("services", "shop.Helper") == {"role": "helper", "type": "services"}
     assert project.get_component("commands", "shop.sync").__name__ == "sync"
     assert "command" in project.components.types
 

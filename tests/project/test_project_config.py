@@ -21,14 +21,14 @@ test = ["test_app"]
 '''
 
 
-@pytest.mark.parametrize("mode, expected", [
+@pytest.mark.parametrize("mode, expected", [   # SPOC's order: the mode's own list, then the modes above
     ("production", ["core", "prod_app"]),
-    ("staging", ["core", "prod_app", "stage_app"]),
-    ("development", ["core", "prod_app", "stage_app", "dev_app"]),
-    ("test", ["core", "prod_app", "stage_app", "dev_app", "test_app"]),
+    ("staging", ["core", "stage_app", "prod_app"]),
+    ("development", ["core", "dev_app", "stage_app", "prod_app"]),
+    ("test", ["core", "test_app", "dev_app", "stage_app", "prod_app"]),
 ])
 def test_apps_cascade_per_mode(projects, mode, expected):
-    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["core"]\nSECRET_KEY = "k"\n',
+    tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["core"]\nSECRET_KEY = "k" * 32\n',
                                       "spoc.toml": CASCADE_TOML}}
     project = projects.load(tree, mode=mode)
     assert project.mode == mode
@@ -39,14 +39,14 @@ def test_settings_apps_come_first_and_duplicates_are_dropped(projects):
     tree = {"apps": APPS, "config": {"settings.py": 'INSTALLED_APPS = ["dev_app", "core", "core"]\n',
                                       "spoc.toml": CASCADE_TOML}}
     project = projects.load(tree)
-    assert project.installed_apps == ["dev_app", "core", "prod_app", "stage_app"]
+    assert project.installed_apps == ["dev_app", "core", "stage_app", "prod_app"]
 
 
 def test_apps_for_mode_unit():
     apps = {"production": ["a"], "staging": ["b", "a"], "development": ["c"]}
     assert apps_for_mode(apps, "production") == ["a"]
-    assert apps_for_mode(apps, "staging") == ["a", "b"]
-    assert apps_for_mode(apps, "development") == ["a", "b", "c"]
+    assert apps_for_mode(apps, "staging") == ["b", "a"]
+    assert apps_for_mode(apps, "development") == ["c", "b", "a"]
 
 
 @pytest.mark.parametrize("where", ["config", "conf", "."])
@@ -90,7 +90,7 @@ def test_mode_precedence_argument_env_toml_default(projects):
 
 
 def test_strict_defaults_and_overrides(projects):
-    secret = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "x"\n'})
+    secret = minimal({"settings.py": 'INSTALLED_APPS = []\nSECRET_KEY = "x" * 32\n'})
     assert projects.peek("strict", secret, mode="production") is True
     assert projects.peek("strict", secret, mode="staging") is False
     assert projects.peek("strict", secret, mode="production", strict=False) is False
@@ -152,6 +152,8 @@ def test_parse_spoc_toml_full_document():
     ('INSTALLED_APPS = []\nSPOC_STRICT = "yes"\n', "SPOC_STRICT"),
     ("INSTALLED_APPS = []\nSECRET_KEY = 42\n", "SECRET_KEY"),
     ('INSTALLED_APPS = []\nSPOC_LAYOUT = 3\n', "SPOC_LAYOUT"),
+    ('INSTALLED_APPS = []\nSPOC_VIEW_ROUTES = "no"\n', "SPOC_VIEW_ROUTES"),
+    ('INSTALLED_APPS = []\nSPOC_APPLY_PLUGINS = ["database"]\n', "SPOC_APPLY_PLUGINS"),
 ])
 def test_invalid_settings_values_are_fatal_spc013(projects, settings, key):
     with pytest.raises(DiagnosticError) as info:
@@ -161,10 +163,46 @@ def test_invalid_settings_values_are_fatal_spc013(projects, settings, key):
     assert "config/settings.py" in str(info.value)
 
 
+def test_config_py_in_the_project_root_is_the_settings_module(projects):
+    """SPOC's own fixture layout: config.py next to spoc.toml, no config/ package."""
+    project = projects.load({"config.py": 'INSTALLED_APPS = []\nMARKER = "root-config"\n',
+                             "spoc.toml": '[spoc]\nmode = "staging"\n'})
+    assert project.settings.MARKER == "root-config" and project.settings_file.name == "config.py"
+    assert project.mode == "staging"
+
+
 def test_unknown_mode_in_environment_is_spc013(projects):
     with pytest.raises(DiagnosticError) as info:
         projects.load(minimal(), env={"SPOC_MODE": "prod"})
     assert info.value.codes == ["SPC013"] and "SPOC_MODE" in str(info.value)
+    assert "the process environment" in str(info.value)
+
+
+def test_unknown_mode_from_a_dotenv_file_names_the_file(projects):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load(minimal({"config": {".env": "SPOC_MODE=prod\n"}}))
+    diag = info.value.errors[0]
+    assert (diag.code, diag.key, diag.file) == ("SPC013", "SPOC_MODE", "config/.env")
+    assert "config/.env" in diag.message and "'prod'" in diag.message
+
+
+def test_spoc_env_folder_gives_the_environment_of_the_mode(projects):
+    """SPOC 0.3.9 reads config/.env/<mode>.toml's [env] table (default.toml as fallback)."""
+    env = {"development.toml": '[env]\nAPI_KEY = "dev"\nPOOL = 5\nON = true\n',
+           "default.toml": '[env]\nAPI_KEY = "default"\nURL = "db://default"\n'}
+    project = projects.load(minimal({"config": {".env": env}}))
+    assert project.environment == {"API_KEY": "dev", "POOL": "5", "ON": "true"}
+    assert project.getenv("API_KEY") == "dev" and str(project.env_file).endswith("development.toml")
+    project.close()
+    staging = projects.load(minimal({"config": {".env": env}}), mode="staging")
+    assert staging.environment == {"API_KEY": "default", "URL": "db://default"}
+
+
+def test_spoc_env_folder_with_a_bad_value_names_file_and_key(projects):
+    with pytest.raises(DiagnosticError) as info:
+        projects.load(minimal({"config": {".env": {"development.toml": "[env]\nHOSTS = [1, 2]\n"}}}))
+    diag = info.value.errors[0]
+    assert (diag.code, diag.key, diag.file) == ("SPC013", "env.HOSTS", "config/.env/development.toml")
 
 
 @pytest.mark.parametrize("tree, fragment", [
@@ -191,3 +229,14 @@ def test_debug_resolution(projects):
     assert projects.peek("debug", minimal({"spoc.toml": "[spoc]\ndebug = false\n"})) is False
     assert projects.load(minimal({"settings.py": "INSTALLED_APPS = []\nDEBUG = True\n",
                                   "spoc.toml": "[spoc]\ndebug = false\n"})).debug is True
+
+
+def test_settings_rules_messages_name_expectation_value_and_example():
+    from specter_spoc.project.settings_rules import settings_problems
+
+    problems = list(settings_problems({"INSTALLED_APPS": "users", "PLUGINS": {"hooks": "a.b", "ok": ["x.y"]},
+                                       "UNRELATED": object()}))
+    assert [p.key for p in problems] == ["INSTALLED_APPS", "PLUGINS['hooks']"]
+    assert problems[0].message == "INSTALLED_APPS must be a list of importable package names, got str 'users'."
+    assert problems[0].hint == 'write INSTALLED_APPS = ["users", "blog"].'
+    assert list(settings_problems({})) == [] and list(settings_problems({"SECRET_KEY": None})) == []

@@ -13,7 +13,7 @@ from specter_spoc.project.checks import (
 from specter_spoc.project.config import Settings
 from specter_spoc.project.diagnostics import diagnostic
 
-from spoc_fixtures import blog_platform, minimal
+from spoc_fixtures import blog_platform, merge, minimal
 
 
 def codes(project):
@@ -21,7 +21,7 @@ def codes(project):
 
 
 def test_codes_table_is_stable():
-    assert list(CODES) == [f"SPC{n:03d}" for n in range(1, 20)]
+    assert list(CODES) == [f"SPC{n:03d}" for n in range(1, 21)]
     assert CODES["SPC005"][0] == "app dependency cycle"
     with pytest.raises(ValueError, match="unknown diagnostic code"):
         Diagnostic("SPC999", "error", "x")
@@ -85,7 +85,7 @@ def test_spc002_app_not_importable_names_the_failure(projects, where, content, f
 # ----------------------------------------------------------------- SPC003
 def test_spc003_missing_kind_only_in_strict_mode(projects):
     tree = blog_platform({"apps": {"blog": {"workers.py": None}}, "config": {"settings.py": blog_platform()[
-        "config"]["settings.py"] + "SECRET_KEY = 'k'\n"}})
+        "config"]["settings.py"] + "SECRET_KEY = 'k' * 32\n"}})
     lenient = projects.load(tree)
     assert lenient.diagnostics == [] and "workers" not in lenient.app("blog").modules
     lenient.close()
@@ -97,7 +97,7 @@ def test_spc003_missing_kind_only_in_strict_mode(projects):
 
 def test_default_layout_kinds_are_optional_in_strict_mode(projects):
     tree = {"apps": {"solo": {"__init__.py": "", "models.py": ""}},
-            "config": {"settings.py": 'INSTALLED_APPS = ["solo"]\nSECRET_KEY = "k"\n'}}
+            "config": {"settings.py": 'INSTALLED_APPS = ["solo"]\nSECRET_KEY = "k" * 32\n'}}
     project = projects.load(tree, mode="production")
     assert project.strict and project.diagnostics == [] and project.installed_apps == ["solo"]
 
@@ -232,8 +232,12 @@ def test_spc011_production_without_secret_key(projects):
         projects.load(tree, mode="production")
     assert info.value.codes == ["SPC011"] and "SECRET_KEY" in info.value.errors[0].hint
     assert projects.peek("diagnostics", projects.tmp_path / "proj1", mode="production",
-                         env={"SECRET_KEY": "from-env"}) == []
-    assert check_secret_key("development", Settings(None), {}) == []
+                         env={"SECRET_KEY": "from-env-" * 4}) == []
+    assert projects.peek("diagnostics", projects.tmp_path / "proj1", mode="production",
+                         env={"SPOC_SECRET_KEY": "prefixed-" * 4}) == []
+    assert check_secret_key("development", {}) == []
+    assert [d.code for d in check_secret_key("production", {"SECRET_KEY": ""})] == ["SPC011"]
+    assert [d.code for d in check_secret_key("production", {"SECRET_KEY": "changeme"})] == ["SPC011"]
 
 
 # ----------------------------------------------------------------- SPC015
@@ -280,8 +284,13 @@ def test_spc018_plugin_breaking_group_contract(projects):
     tree = blog_platform({"framework": {"plugins.py": "NUMBER = 3\ndef two(a, b):\n    pass\n"},
                           "config": {"spoc.toml": '[spoc.plugins]\nhooks = ["framework.plugins.NUMBER"]\n'
                                                   'middleware = ["framework.plugins.two"]\n'}})
-    project = projects.load(tree)
+    unapplied = projects.load(tree)
+    assert codes(unapplied) == [] and unapplied.plugins["hooks"]["framework.plugins.NUMBER"] == 3
+    unapplied.close()                                     # loaded, not applied: any object will do
+    settings = blog_platform()["config"]["settings.py"] + "\nSPOC_APPLY_PLUGINS = True\n"
+    project = projects.load(merge(tree, {"config": {"settings.py": settings}}))
     assert sorted(codes(project)) == ["SPC018", "SPC018"]
+    assert project.plugins["hooks"] == {} and project.plugins["middleware"] == {}   # never applied
 
 
 def test_strict_error_lists_all_problems_at_once(projects):
@@ -317,3 +326,30 @@ def test_spc002_app_name_already_imported_from_elsewhere(projects, write):
         assert project.installed_apps == ["blog"] and sys.modules["users"].ORIGIN == "other"
     finally:
         sys.modules.pop("users", None)
+
+
+# ----------------------------------------------------------------- SPC020
+def test_spc020_undecorated_service_subclass_is_named_with_how_to_register_it(projects):
+    services = '''
+        from specter_spoc import Service
+        from specter_spoc.project import service
+
+        class Mailer(Service):                 # forgotten: never booted
+            def __init__(self):
+                super().__init__("mailer")
+
+        class BaseWorker(Service):             # extended by a registered one: a base class
+            pass
+
+        @service
+        class Indexer(BaseWorker):
+            def __init__(self):
+                super().__init__("indexer")
+    '''
+    project = projects.load(blog_platform({"apps": {"users": {"services.py": services}}}))
+    spc020 = [d for d in project.diagnostics if d.code == "SPC020"]
+    assert len(spc020) == 1 and spc020[0].level == "warning" and spc020[0].key == "Mailer"
+    assert "users.services.Mailer is a Service subclass" in spc020[0].message
+    assert "never boots it" in spc020[0].message and "@service" in spc020[0].hint
+    assert spc020[0].file.endswith("services.py") and spc020[0].app == "users"
+    assert "users.Indexer" in [name for name, _ in project.lifecycle_components()]

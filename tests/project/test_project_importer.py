@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from specter_spoc.project import ImportFailure, Importer
+from specter_spoc.project.importer import LOAD_FAILURES
 
 
 @pytest.fixture
@@ -58,11 +59,20 @@ def test_cache_is_per_importer(pkg):
     ("", "", "non-empty"),
 ])
 def test_failures_name_the_uri_and_the_failing_import(pkg, uri, failed, fragment):
-    with pytest.raises(ImportFailure) as info:
+    with pytest.raises(LOAD_FAILURES) as info:
         Importer().load_from_uri(uri)
     exc = info.value
     assert exc.uri == uri and exc.failed_import == failed
     assert fragment in str(exc) and repr(uri) in str(exc)
+
+
+@pytest.mark.parametrize("uri, spoc_type", [
+    ("imppkg_x.mod.Missing", AttributeError), ("imppkg_x.mod.Thing.nope", AttributeError),
+    ("not a uri", ValueError), ("", ValueError), ("no_such_pkg_xyz.mod.attr", ImportError),
+])
+def test_failures_are_also_the_exception_types_spoc_raises(pkg, uri, spoc_type):
+    with pytest.raises(spoc_type, match="cannot load"):
+        Importer().load_from_uri(uri)
 
 
 def test_failure_location_points_at_the_broken_file(pkg):
@@ -74,7 +84,7 @@ def test_failure_location_points_at_the_broken_file(pkg):
 
 def test_failures_are_not_cached(pkg):
     importer = Importer()
-    with pytest.raises(ImportFailure):
+    with pytest.raises(LOAD_FAILURES):
         importer.load_from_uri("imppkg_x.late.VALUE")
     (pkg / "imppkg_x" / "late.py").write_text("VALUE = 5\n")
     import importlib

@@ -51,3 +51,11 @@ def test_stable_order_and_cycles():
     assert stable_order(["a"], {"a": ["a"]}) == ([], ["a", "a"])
     assert stable_order(["a", "b"], {"a": ["unknown"]}) == (["a", "b"], None)
     assert find_cycle(["x", "y"], {"x": ["y"]}) is None
+
+
+def test_cycles_read_in_dependency_direction_from_the_earliest_listed_node():
+    from specter_spoc.project.graph import find_cycle
+
+    assert find_cycle(["a", "b", "c"], {"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle(["c", "b", "a"], {"a": ["b"], "b": ["c"], "c": ["a"]}) == ["c", "a", "b", "c"]
+    assert find_cycle(["x", "y", "z"], {"y": ["z"], "z": ["y"], "x": ["y"]}) == ["y", "z", "y"]

@@ -87,7 +87,8 @@ def _tree(hooks='["framework.recorder.plugin_hook", "framework.recorder.PluginLi
         "apps": {"users": {"workers.py": WORKER.format(name="EmailNotificationWorker")},
                  "blog": {"workers.py": WORKER.format(name="ContentIndexerWorker"),
                           "controllers.py": CONTROLLER}},
-        "config": {"spoc.toml": f"[spoc.plugins]\nhooks = {hooks}\n"},
+        "config": {"spoc.toml": f"[spoc.plugins]\nhooks = {hooks}\n",
+                   "settings.py": blog_platform()["config"]["settings.py"] + "\nSPOC_APPLY_PLUGINS = True\n"},
     })
 
 
@@ -197,3 +198,25 @@ def test_create_app_turns_settings_into_flask_config(write, projects):
         assert app.config["SPOC_MODE"] == "development"
     finally:
         app.extensions["specter_spoc"].shutdown()
+
+
+def test_attach_project_takes_a_layout_defined_in_code_and_echoes_its_steps(write, capsys):
+    """What boot(..., layout=..., echo=...) passes through."""
+    from specter_spoc.project import Hook, Layout
+    from specter_spoc.project.runtime_glue import attach_project
+    from specter_spoc.runtime import Runtime
+
+    seen = []
+    layout = Layout(modules=["models", "services"], dependencies={"services": ["models"]},
+                    hooks={"models": Hook(startup=lambda m: seen.append(m.__name__))})
+    runtime = Runtime(None, None)
+    project = attach_project(runtime, write(_tree()), layout=layout, echo=True)
+    try:
+        assert project.layout is layout and "views" not in project.components.types
+        runtime.boot()
+        assert seen == ["users.models", "blog.models"]
+        out = capsys.readouterr().out
+        assert "[specter-spoc] loading project" in out and "apps ['users', 'blog']" in out
+        assert "plugin groups applied: ['middleware', 'hooks']" in out
+    finally:
+        runtime.shutdown()

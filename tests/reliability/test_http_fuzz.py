@@ -153,7 +153,9 @@ def test_random_requests_to_every_endpoint_get_2xx_or_4xx_json_without_internals
         response = http.open(path, method=method, **kwargs)
         seen[endpoint] += 1
         text = response.get_data(as_text=True)
-        want_json = rule.startswith(("/api", "/_spoc")) and method not in ("HEAD", "OPTIONS")
+        # JSON APIs answer JSON; the console page (HTML) and its static files do not
+        want_json = (rule.startswith(("/api", "/_spoc")) and method not in ("HEAD", "OPTIONS")
+                     and rule.rstrip("/") != "/_spoc/console" and "static" not in rule)
         problem = first_problem(response.status_code, response.content_type, text, want_json=want_json)
         if want_json and problem is None and text:
             try:
@@ -165,8 +167,17 @@ def test_random_requests_to_every_endpoint_get_2xx_or_4xx_json_without_internals
                                 f"{method} {path[:120]} ({content_type!r}, {len(body or b'')} bytes, token {token}): "
                                 f"{problem}: {response.status_code} {text[:200]!r}")
 
+    # every endpoint gets at least 5 of the nasty fixed cases too, whatever
+    # the random draw gave it (the number of routes grows with the app)
+    fixed = [(None, None, "none"), (b"{}", "application/json", "valid"), (b"[1]", "application/json", "garbage"),
+             (b"\x00\xff", "text/plain", "other"), (_deep(3000, "[").encode(), "application/json", "empty")]
     try:
         one()
+        for endpoint in endpoints:
+            path = _ARG.sub("1", endpoint[0])
+            for body, content_type, token in fixed[:max(0, 5 - seen[endpoint])]:
+                one.hypothesis.inner_test(target=(endpoint, path), body=body, content_type=content_type,
+                                          query={}, token=token)
     finally:
         fuzz_cases("http requests", sum(seen.values()))
     assert not failures, (f"{len(failures)} kinds of bad answers in {sum(seen.values())} requests:\n  "

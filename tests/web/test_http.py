@@ -57,7 +57,8 @@ def test_valid_body_is_validated_and_returned(app: Flask) -> None:
     ({"json": [1, 2]}, 400, "must be an object"),
     ({"json": "text"}, 400, "must be an object"),
     ({"data": "", "content_type": "application/json"}, 400, "Request body is required"),
-    ({"json": {}}, 400, "Request body is required"),
+    ({"json": {}}, 400, "'name' is required"),          # {} is a body: the schema lists what is missing
+    ({"data": "null", "content_type": "application/json"}, 400, "got null"),   # JSON's names, not Python's
     ({"data": '{"name": "x"}', "content_type": "text/plain"}, 415, "Content-Type: application/json"),
     ({"json": {"qty": "many"}}, 400, "'name' is required"),
 ])

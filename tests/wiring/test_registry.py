@@ -90,3 +90,63 @@ def test_clear_rejects_pending_waiters_with_runtime_error() -> None:
     assert reg.list() == [] and reg._waiters == {}
     reg.provide("db", 2)  # nothing left waiting; provide just registers
     assert reg.wait_for("db", 0.1) == 2
+
+
+def test_a_class_finds_its_one_instance_and_names_the_problem_otherwise() -> None:
+    from specter_spoc import Registry
+
+    class Mailer:
+        pass
+
+    class Cache:
+        pass
+
+    reg = Registry()
+    mailer = reg.provide("users.Mailer", Mailer())
+    assert reg.require(Mailer) is mailer and reg.resolve(Mailer) is mailer
+    assert reg.resolve(Cache) is None
+    with pytest.raises(KeyError, match="no .*Cache.*users.Mailer"):
+        reg.require(Cache)
+    reg.provide("other.Mailer", Mailer())
+    with pytest.raises(KeyError, match="2 .*Mailer entries"):
+        reg.require(Mailer)
+
+
+# ------------------------------------------------ the process-wide rule (specter.md,
+# "The process-wide bus and registry")
+def test_one_booted_runtime_is_what_plain_code_sees(spoc_app_factory) -> None:
+    from specter_spoc import bus, registry
+
+    heard: list = []
+    registry.provide("config", {"debug": False})      # composition root, before boot
+    bus.on("tick", heard.append)                       # module-level subscription
+    app, _, runtime = spoc_app_factory(services=[Service("indexer")])
+    assert registry.resolve("service_manager") is runtime
+    assert registry.require("indexer").name == "indexer"
+    with app.app_context():
+        assert registry.require("config") == {"debug": False}
+        bus.emit("tick", 1)
+    bus.emit("tick", 2)
+    assert heard == [1, 2]
+
+
+def test_two_booted_runtimes_never_see_each_other_nor_plain_code(spoc_app_factory) -> None:
+    from specter_spoc import bus, registry
+
+    app_a, _, runtime_a = spoc_app_factory()
+    app_b, _, runtime_b = spoc_app_factory()
+    heard: dict = {"a": [], "b": [], "outside": []}
+    with app_a.app_context():
+        registry.provide("only-a", 1)
+        bus.on("x", heard["a"].append)
+    with app_b.app_context():
+        bus.on("x", heard["b"].append)
+        assert registry.resolve("only-a") is None
+        assert registry.resolve("service_manager") is runtime_b
+    bus.on("x", heard["outside"].append)
+    bus.emit("x", "from outside")
+    with app_a.app_context():
+        bus.emit("x", "in a")
+    assert registry.resolve("service_manager") is None  # two runtimes: the default scope
+    assert registry.resolve("only-a") is None
+    assert heard == {"a": ["in a"], "b": [], "outside": ["from outside"]}

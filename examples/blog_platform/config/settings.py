@@ -54,6 +54,8 @@ PLUGINS: dict = {
         "framework.database.DatabaseHooks",  # Flask-SQLAlchemy + Flask-Migrate on the app; engines disposed last
     ],
 }
+# Plugins are loaded, not applied (as in SPOC); let the runtime apply these two groups
+SPOC_APPLY_PLUGINS = True
 
 # Off by default so a served page never shows tracebacks; DEBUG=true to turn on
 DEBUG = _flag("DEBUG", False)

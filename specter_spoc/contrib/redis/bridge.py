@@ -244,7 +244,8 @@ class RedisBusBridge(Service):
             self._sending = len(batch)
             # at-most-once: a batch whose publish failed is dropped, never
             # resent (Redis may have taken part of it already)
-            with conn.retrying(lambda exc, lost=len(batch): self._drop(lost)):
+            lost = len(batch)
+            with conn.retrying(lambda exc: self._drop(lost)):
                 try:
                     self._publish(batch)
                 finally:

@@ -220,11 +220,11 @@ class RedisQueueBackend(Service):
         ``consumer`` and ``original_id``."""
         out = []
         for entry_id, fields in self.connection.client.xrange(self.dead_letter_key(queue_name), count=count):
-            record = {_text(k): _text(v) for k, v in fields.items()}
+            record: Dict[str, Any] = {_text(k): _text(v) for k, v in fields.items()}
             raw = record.pop("d", "null")
             try:
                 item = json.loads(raw)
-            except ValueError:  # an undecodable entry: keep its text
+            except (ValueError, RecursionError):  # an undecodable entry: keep its text
                 item = raw
             record["deliveries"] = int(record.get("deliveries", 0))
             out.append({"id": _text(entry_id), "item": item, **record})
@@ -404,7 +404,7 @@ class _RedisQueueBinding(QueueBinding):
             return
         raw = fields.get(b"d", fields.get("d")) if isinstance(fields, dict) else None
         try:
-            item = json.loads(raw)
+            item = json.loads(raw)  # type: ignore[arg-type]  # None raises TypeError: handled below
         except (TypeError, ValueError, RecursionError) as exc:  # a foreign or corrupt entry
             held.take(entry_id, None)
             self.acker.dead_letter(entry_id, raw, "undecodable", exc, deliveries, item=raw)
@@ -412,10 +412,10 @@ class _RedisQueueBinding(QueueBinding):
         held.take(entry_id, item)
         if deliveries > self.backend.max_deliveries:
             self.counts["redelivery_limit"] += 1
-            exc = RedeliveryLimitExceeded(
+            limit = RedeliveryLimitExceeded(
                 f"item {entry_id} of queue {self.service.name!r} was delivered {deliveries} times without being "
                 f"acknowledged (max_deliveries={self.backend.max_deliveries}): its worker died or hung each time")
-            self.acker.dead_letter(entry_id, raw, "redelivery_limit", exc, deliveries, item=item)
+            self.acker.dead_letter(entry_id, raw, "redelivery_limit", limit, deliveries, item=item)
             return
         self.buffer.put((entry_id, item))
 

@@ -289,3 +289,21 @@ def test_a_subclass_on_stop_without_super_still_gives_unfinished_items_back(back
     assert careless.stats()["handed_back"] == 1
     raw = redis_server.client()
     assert raw.xpending(f"{PREFIX}:jobs", "workers")["consumers"] == [{"name": "~released", "pending": 1}]
+
+
+def test_a_foreign_entry_nested_too_deeply_is_dead_lettered_and_the_reader_survives(backends, services,
+                                                                                    redis_server):
+    """An entry another program wrote (JSON deeper than the decoder allows)
+    used to end the reader greenlet with RecursionError: nothing was read
+    any more. Now it is dead-lettered as undecodable and reading goes on."""
+    raw = redis_server.client()
+    backend = backends()
+    service = services(Recorder(backend=backend))
+    service.start()
+    raw.xadd(f"{PREFIX}:jobs", {"d": "[" * 100_000 + "]" * 100_000})
+    assert service.enqueue({"n": 1}) is True
+    wait_until(lambda: service.handled == [{"n": 1}], what="the valid item after the foreign one")
+    wait_until(lambda: raw.xlen(f"{PREFIX}:jobs:dead") == 1, what="the foreign entry dead-lettered")
+    [letter] = backend.dead_letters("jobs")
+    assert letter["reason"] == "undecodable" and "RecursionError" in letter["error"]
+    assert service.dead and service.dead[0][1] == "RecursionError"

@@ -48,9 +48,8 @@ from flask import abort, render_template, request
 from framework import validators as v
 from framework.auth import csrf_token, optional_user_id, require_user_id, session_user_id
 from framework.events import COMMENT_ADDED, COMMENT_APPROVED, POST_PUBLISHED, POST_UPDATED
-from framework.lookup import running
 from framework.validators import ID
-from specter_spoc import Controller, Field, HTTPError, Schema, expect_json
+from specter_spoc import Controller, Field, HTTPError, Schema, expect_json, registry
 from specter_spoc.project import controller
 
 from users.services import UserService
@@ -94,7 +93,7 @@ def _author_id() -> int:
     """The logged-in user's id (401 without a valid login, or for a user
     that no longer exists)."""
     uid = require_user_id()
-    if running(UserService).get_user(uid) is None:
+    if registry.require(UserService).get_user(uid) is None:
         raise HTTPError("your login names a user that no longer exists; log in again.", 401)
     return uid
 
@@ -111,11 +110,11 @@ class BlogController(Controller):
 
     @property
     def posts(self) -> PostService:
-        return running(PostService)
+        return registry.require(PostService)
 
     @property
     def comments(self) -> CommentService:
-        return running(CommentService)
+        return registry.require(CommentService)
 
     # -------------------------------------------------------------- lifecycle
     def on_start(self) -> None:
@@ -227,11 +226,11 @@ class PageController(Controller):
 
     @property
     def posts(self) -> PostService:
-        return running(PostService)
+        return registry.require(PostService)
 
     def _with_pending(self, posts: List[Dict[str, Any]], viewer: Optional[int]) -> List[Dict[str, Any]]:
         """Add ``pending_comments`` to the viewer's own posts (to approve them)."""
-        comments = running(CommentService)
+        comments = registry.require(CommentService)
         for post in posts:
             if viewer is not None and post["author"]["id"] == viewer and post.get("pending_count"):
                 post["pending_comments"] = [c for c in comments.comments_for_post(post["id"], approved_only=False)
@@ -245,7 +244,7 @@ class PageController(Controller):
 
     def _viewer(self) -> Optional[Dict[str, Any]]:
         uid = session_user_id()
-        return running(UserService).get_user(uid, private=True) if uid is not None else None
+        return registry.require(UserService).get_user(uid, private=True) if uid is not None else None
 
     def _drafts(self, viewer: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
         if viewer is None:
@@ -260,7 +259,7 @@ class PageController(Controller):
             query = request.args.get("q", "").strip()[:200]
             context: Dict[str, Any] = {"viewer": viewer, "csrf_token": csrf_token(), "query": query,
                                        "drafts": self._drafts(viewer), "feed": None, "results": None,
-                                       "profile": running(UserService).get_profile(uid)["profile"] if uid else None}
+                                       "profile": registry.require(UserService).get_profile(uid)["profile"] if uid else None}
             if query:
                 found = self.posts.search(query, limit=50)
                 context["results"] = {"terms": found["terms"],

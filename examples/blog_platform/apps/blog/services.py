@@ -30,9 +30,8 @@ from sqlalchemy.orm import Session
 
 from framework.database import transaction, utcnow
 from framework.events import COMMENT_ADDED, COMMENT_APPROVED, POST_CREATED, POST_PUBLISHED, POST_UPDATED
-from framework.lookup import running
 from framework.text import tokenize
-from specter_spoc import HTTPError, Service
+from specter_spoc import HTTPError, Service, registry
 from specter_spoc.project import service
 
 from users.services import UserService
@@ -61,7 +60,7 @@ class PostService(Service):
 
     Example::
 
-        posts = running(PostService)                     # framework.lookup
+        posts = registry.require(PostService)                     # found by class
         post = posts.create_post(alice_id, "Getting Started with SPOC", "SPOC is ...")
         posts.publish_post(post["id"], alice_id)         # emits post:published
     """
@@ -231,7 +230,7 @@ class CommentService(Service):
 
     Example::
 
-        comments = running(CommentService)
+        comments = registry.require(CommentService)
         comment = comments.add_comment(post_id, bob_id, "Great article!")   # emits comment:added
         comments.approve_comment(comment["id"], alice_id)                  # emits comment:approved
     """
@@ -296,14 +295,14 @@ class DemoContent(Service):
     def on_start(self) -> None:
         if not current_app.config.get("DEMO"):
             return
-        users = running(UserService)
+        users = registry.require(UserService)
         if users.authenticate("alice", DEMO_PASSWORD) is None:
             self._create(users)
         logger.warning("demo data: log in as alice or bob, password %r", DEMO_PASSWORD)
 
     @staticmethod
     def _create(users: UserService) -> None:
-        posts, comments = running(PostService), running(CommentService)
+        posts, comments = registry.require(PostService), registry.require(CommentService)
         alice = users.register("alice", "alice@example.com", DEMO_PASSWORD, "Alice Johnson")
         bob = users.register("bob", "bob@example.com", DEMO_PASSWORD, "Bob Smith")
         users.update_profile(alice["id"], {"bio": "Writes about Flask, gevent and SPOC projects."})

@@ -22,9 +22,8 @@ from typing import Any, Dict, Mapping, Set
 from flask import current_app
 
 from framework.events import POST_INDEXED, POST_PUBLISHED, POST_UPDATED
-from framework.lookup import running
 from framework.text import index_document
-from specter_spoc import QueueService
+from specter_spoc import QueueService, registry
 from specter_spoc.project import worker
 
 from .services import PostService
@@ -38,7 +37,7 @@ class ContentIndexer(QueueService):
 
     Example::
 
-        indexer = running(ContentIndexer)    # framework.lookup
+        indexer = registry.require(ContentIndexer)    # found by class
         indexer.request(post_id)
         indexer.queue.join(timeout=10)     # wait until indexed
     """
@@ -69,7 +68,7 @@ class ContentIndexer(QueueService):
 
     @property
     def posts(self) -> PostService:
-        return running(PostService)
+        return registry.require(PostService)
 
     # --------------------------------------------------------------- requests
     def _on_published(self, post: Mapping[str, Any]) -> None:

@@ -25,9 +25,8 @@ from framework import validators as v
 from framework.auth import (
     check_csrf, csrf_token, end_session, issue_token, require_user_id, session_user_id, start_session, token_max_age,
 )
-from framework.lookup import running
 from framework.validators import ID
-from specter_spoc import Controller, Field, HTTPError, Schema, expect_json
+from specter_spoc import Controller, Field, HTTPError, Schema, expect_json, registry
 from specter_spoc.project import controller
 
 from .services import PROFILE_FIELDS, UserService
@@ -61,7 +60,7 @@ class UsersController(Controller):
 
     @property
     def users(self) -> UserService:
-        return running(UserService)
+        return registry.require(UserService)
 
     def _check_login(self) -> Dict[str, Any]:
         clean = self.schema("login").require(expect_json())

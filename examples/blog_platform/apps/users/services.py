@@ -2,7 +2,7 @@
 
 ``UserService`` is a :class:`~specter_spoc.Service`, so the runtime creates
 and starts it and provides it in the registry; the blog app finds it with
-``running(UserService)``. It announces new accounts on the bus
+``registry.require(UserService)``. It announces new accounts on the bus
 (``USER_REGISTERED``), where the e-mail worker picks them up.
 
 Password hashing is CPU work (scrypt), so it runs in a worker process owned
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from framework.database import transaction
 from framework.events import USER_REGISTERED
 from framework.passwords import hash_password, verify_password
-from specter_spoc import HTTPError, Service
+from specter_spoc import HTTPError, Service, registry
 from specter_spoc.lifecycle.offload import offload_pool
 from specter_spoc.project import service
 
@@ -43,7 +43,7 @@ class UserService(Service):
 
     Example::
 
-        users = running(UserService)      # framework.lookup
+        users = registry.require(UserService)      # found by class
         alice = users.register("alice", "alice@example.com", "correct horse", "Alice")
         users.authenticate("alice", "correct horse")["id"] == alice["id"]
     """

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from framework.database import transaction, utcnow
 from framework.events import COMMENT_ADDED, USER_REGISTERED
-from specter_spoc import QueueService
+from specter_spoc import QueueService, registry
 from specter_spoc.project import worker
 
 from .models import OutboxEmail, User
@@ -41,7 +41,7 @@ class EmailNotificationWorker(QueueService):
 
     Example::
 
-        mailer = running(EmailNotificationWorker)     # framework.lookup
+        mailer = registry.require(EmailNotificationWorker)     # found by class
         mailer.enqueue({"kind": "note", "to": "a@example.com", "subject": "Hi", "body": "..."})
         mailer.queue.join(timeout=5)      # wait until delivered
         mailer.outbox()                   # [{... "status": "sent"}]

@@ -1,0 +1,5 @@
+"""
+Users app initialization.
+
+This app handles user authentication, profiles, and user management.
+"""
