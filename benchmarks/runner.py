@@ -69,6 +69,8 @@ SCENARIOS = (
              "boot + shutdown of a generated 50-app project vs importing its modules"),
     Scenario("memory", "benchmarks.bench_memory", "memory per idle Service and QueueService (10,000 started)"),
     Scenario("redis", "benchmarks.bench_redis", "cross-process latency and a durable queue over Redis"),
+    Scenario("login", "benchmarks.bench_login",
+             "blog example: failed login time, unknown username vs wrong password (same scrypt work)"),
 )
 
 #: seconds one module may run before it is stopped

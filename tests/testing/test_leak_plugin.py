@@ -220,6 +220,7 @@ def test_session_fixture_is_neither_reported_nor_stopped_and_checked_when_its_sc
                                  "*service still running: *sloppy* (started by sloppy (module-scoped fixture))*"])
 
 
+@pytest.mark.e2e  # its inner test_live_server serves the project on a loopback port
 def test_the_app_fixtures_boot_a_project(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nspoc_project = proj\n")
     pytester.mkdir("proj")
