@@ -397,7 +397,6 @@ def run_command(session: Session, host: str, port: int, log_level: Optional[str]
     from .web import devserver
 
     _monkey_patch()
-    devserver.configure_logging(log_level)
     inherited = devserver.inherited_listener()
     if reload and inherited is None:
         raise click.exceptions.Exit(_run_reloader(session, host, port))
@@ -406,6 +405,7 @@ def run_command(session: Session, host: str, port: int, log_level: Optional[str]
     except devserver.PortInUseError as exc:
         click.echo(f"specter-spoc run: {exc.strerror}", err=True)
         raise click.exceptions.Exit(EXIT_CONFIG) from None
+    devserver.configure_logging(log_level)  # this process serves: its logging is ours to set
     try:
         _serve(session, listener, log_level, reloading=inherited is not None)
     finally:
