@@ -195,7 +195,8 @@ def shared_options(fn: F, *, on_group: bool = False) -> F:
         click.option("--debug", is_flag=True, default=False, expose_value=False, callback=_store("debug"),
                      help="Show tracebacks."),
     ]
-    for option in reversed(options):
+    # a function collects options in reverse (click reverses them back); a Command appends them
+    for option in (options if isinstance(fn, click.Command) else reversed(options)):
         fn = option(fn)
     return fn
 
