@@ -225,7 +225,9 @@ def test_subclass_on_stop_without_super_still_hands_leftovers_back():
     gate = Event()
 
     class Forgetful(Recorder):
-        def on_stop(self) -> None:   # no super(): no drain, but nothing may be lost
+        drain_timeout = 0.2          # the handler never finishes: the drain runs out
+
+        def on_stop(self) -> None:   # no super(): still drained and handed back, nothing lost
             pass
 
     svc = Forgetful(gate=gate).start()
