@@ -82,6 +82,8 @@ SCENARIOS = (
     Scenario("memory", "benchmarks.bench_memory",
              "memory per idle Service and QueueService (10,000 started); idle QueueService wake-ups"),
     Scenario("redis", "benchmarks.bench_redis", "cross-process latency and a durable queue over Redis"),
+    Scenario("login", "benchmarks.bench_login",
+             "blog example: failed login time, unknown username vs wrong password (same scrypt work)"),
 )
 
 #: seconds one module may run before it is stopped

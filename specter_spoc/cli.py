@@ -195,7 +195,8 @@ def shared_options(fn: F, *, on_group: bool = False) -> F:
         click.option("--debug", is_flag=True, default=False, expose_value=False, callback=_store("debug"),
                      help="Show tracebacks."),
     ]
-    for option in reversed(options):
+    # a function collects options in reverse (click reverses them back); a Command appends them
+    for option in (options if isinstance(fn, click.Command) else reversed(options)):
         fn = option(fn)
     return fn
 
@@ -399,7 +400,6 @@ def run_command(session: Session, host: str, port: int, log_level: Optional[str]
     from .web import devserver
 
     _monkey_patch()
-    devserver.configure_logging(log_level)
     inherited = devserver.inherited_listener()
     if reload and inherited is None:
         raise click.exceptions.Exit(_run_reloader(session, host, port))
@@ -408,6 +408,7 @@ def run_command(session: Session, host: str, port: int, log_level: Optional[str]
     except devserver.PortInUseError as exc:
         click.echo(f"specter-spoc run: {exc.strerror}", err=True)
         raise click.exceptions.Exit(EXIT_CONFIG) from None
+    devserver.configure_logging(log_level)  # this process serves: its logging is ours to set
     try:
         _serve(session, listener, log_level, reloading=inherited is not None)
     finally:

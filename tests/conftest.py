@@ -18,15 +18,25 @@ settings.register_profile("dev", database=DirectoryBasedExampleDatabase(".hypoth
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-#: fixtures that start a real server (gunicorn, redis-server, the dev server):
+#: fixtures that start a real server (gunicorn, redis-server, PostgreSQL, the dev server):
 #: every test using one is marked ``e2e``; tests starting one inline carry the mark themselves
 SERVER_FIXTURES = frozenset({"gunicorn_server", "redis_server", "redis_server_with_password", "redis_with_password",
-                             "cluster", "worker_processes", "blog_server", "spoc_live_server"})
+                             "cluster", "worker_processes", "blog_server", "spoc_live_server", "postgres"})
+#: parametrized fixtures whose given parameter starts a server (``any_database_url``
+#: asks for ``postgres`` at run time, which item.fixturenames cannot show)
+SERVER_PARAMS = {"any_database_url": "postgresql"}
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    if not SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(params.get(name) == value for name, value in SERVER_PARAMS.items())
 
 
 def pytest_collection_modifyitems(items: list) -> None:
     for item in items:
-        if item.get_closest_marker("e2e") is None and not SERVER_FIXTURES.isdisjoint(item.fixturenames):
+        if item.get_closest_marker("e2e") is None and _starts_a_server(item):
             item.add_marker(pytest.mark.e2e)
 
 

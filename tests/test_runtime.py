@@ -10,6 +10,7 @@ from flask_socketio import SocketIO
 from specter_spoc import BootError, Controller, Handler, Service, ServiceManager, boot, bus, registry
 from specter_spoc.runtime import Runtime
 from specter_spoc.lifecycle.teardown import gunicorn_role
+from specter_spoc.testing import wait_until
 
 
 class Recorder(Service):
@@ -81,10 +82,7 @@ def test_owned_greenlets_run_inside_the_app_context(spoc_app_factory) -> None:
     app.config["MARK"] = "marked"
     runtime = boot(app, SocketIO(app, async_mode="gevent"), services=[UsesApp("uses")], install_signals=False)
     try:
-        for _ in range(100):
-            if len(seen) >= 2:
-                break
-            gevent.sleep(0.005)
+        wait_until(lambda: len(seen) >= 2, timeout=5, what="the greenlet and the interval to run")
     finally:
         runtime.shutdown()
     assert seen[0] == "ctx_app" and "marked" in seen
@@ -144,7 +142,7 @@ def test_health_aggregates_and_endpoint_hides_errors(spoc_app_factory) -> None:
             self.spawn(lambda: 1 / 0)
 
     app, _, runtime = spoc_app_factory(services=[Crashy("crashy")], health_endpoint="/_spoc/health")
-    gevent.sleep(0.01)
+    wait_until(lambda: runtime.health()["services"]["crashy"]["crashes"] == 1, timeout=5, what="the crash")
     health = runtime.health()
     assert health["status"] == "ok" and health["services"]["crashy"]["crashes"] == 1
     r = app.test_client().get("/_spoc/health")
@@ -164,7 +162,7 @@ def test_escalation_to_the_runtime_degrades_health(spoc_app_factory) -> None:
             self.spawn(lambda: [][0])
 
     _, _, runtime = spoc_app_factory(services=[Escalates("esc")])
-    gevent.sleep(0.01)
+    wait_until(lambda: runtime.health().get("escalations"), timeout=5, what="the escalation to reach the runtime")
     health = runtime.health()
     assert health["status"] == "degraded" and "esc: IndexError" in health["escalations"][0]
 

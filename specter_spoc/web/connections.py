@@ -81,10 +81,11 @@ class ConnectionTracker:
             return self._unavailable(start_response)
         connection = gevent.getcurrent()
         key = id(connection)
-        # served by a gevent server (one greenlet per connection, which closes
-        # every response); a test client calling the app in place, whose
-        # response may never be closed, is neither counted nor given the scope
-        tracked = isinstance(connection, Greenlet)
+        # served by a real gevent server (one greenlet per connection; servers
+        # set SERVER_SOFTWARE and always close the response); a test client
+        # calling the app in place, whose response may never be closed, is
+        # neither counted nor given the scope
+        tracked = isinstance(connection, Greenlet) and "SERVER_SOFTWARE" in environ
         token = set_current(self._scope) if tracked and self._scope is not None else None
         counted = tracked and not engineio
         if tracked and "gunicorn.socket" not in environ:  # gunicorn's own loop times idle connections out

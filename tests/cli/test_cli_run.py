@@ -30,11 +30,8 @@ URL = re.compile(r"serving .*?(http://127\.0\.0\.1:(\d+))")
 class RunProcess:
     """``specter-spoc run ...`` with its stderr collected line by line."""
 
-    def __init__(self, args: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPOC_", "PYTEST_", "SECRET_KEY"))}
-        self.proc = subprocess.Popen([SPECTER_SPOC, "run", *args], cwd=cwd, env={**clean, **(env or {})},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)  # close() reaches a --reload child too
+    def __init__(self, proc: "subprocess.Popen[str]") -> None:
+        self.proc = proc
         self.lines: List[str] = []
         self._reader = gevent.spawn(self._read)
 
@@ -87,8 +84,15 @@ def run_process():
     started: List[RunProcess] = []
 
     def start(*args: str, cwd: Path, env: Optional[Dict[str, str]] = None) -> RunProcess:
-        started.append(RunProcess(list(args), cwd, env))
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPOC_", "PYTEST_", "SECRET_KEY"))}
+        return adopt(subprocess.Popen([SPECTER_SPOC, "run", *args], cwd=cwd, env={**clean, **(env or {})},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                      start_new_session=True))  # close() reaches a --reload child too
+
+    def adopt(proc: "subprocess.Popen[str]") -> RunProcess:
+        started.append(RunProcess(proc))
         return started[-1]
+    start.adopt = adopt  # type: ignore[attr-defined]
     yield start
     for process in started:
         process.close()
@@ -213,5 +217,18 @@ def test_run_serves_websocket_only_clients(project: Path, run_process, sio_clien
     ack = client.call("core:add", {"title": "over a websocket"}, timeout=10)
     assert ack["title"] == "over a websocket"
     wait_until(lambda: added == [ack], timeout=5, what="the broadcast")
+    assert server.stop() == 0
+    assert "Traceback" not in server.log(), server.log()
+
+
+def test_flask_spoc_run_serves_the_app_named_by_app(project: Path, run_process, tmp_path: Path) -> None:
+    """`flask --app wsgi:create_app spoc run` serves that app (same server as specter-spoc run)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPOC_", "PYTEST_", "SECRET_KEY"))}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", f"{project / 'wsgi.py'}:create_app",
+                             "spoc", "run", "--port", "0"], cwd=tmp_path, env=clean, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    server = run_process.adopt(proc)
+    url = server.url()
+    assert get_json(f"{url}/core/") == {"items": []}
     assert server.stop() == 0
     assert "Traceback" not in server.log(), server.log()

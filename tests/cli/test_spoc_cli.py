@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -284,15 +283,16 @@ def test_run_serves_http_and_stops_on_sigterm(project_dir, free_port):
     proc = subprocess.Popen([str(VENV_BIN / "specter-spoc"), "run", "--project", str(project_dir),
                              "--port", str(free_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        body = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
+        def posts() -> object:
+            if proc.poll() is not None:
+                return "exited"  # stop waiting: the assert below shows stderr
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/blog/posts/", timeout=1) as response:
-                    body = json.loads(response.read())
-                break
+                    return json.loads(response.read())
             except OSError:
-                time.sleep(0.05)
+                return None
+
+        body = wait_until(posts, timeout=20, interval=0.05, what="the server to answer /blog/posts/")
         assert body == {"posts": ["hello"]}, proc.stderr.read() if proc.poll() is not None else body
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

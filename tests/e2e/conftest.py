@@ -14,7 +14,7 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 import requests
 
-from specter_spoc.testing import free_port
+from specter_spoc.testing import free_port, wait_until
 
 HERE = Path(__file__).parent
 VENV_BIN = Path(sys.executable).parent
@@ -39,17 +39,18 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, path: str = "/ready", timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + path, timeout=1).status_code < 500:
-                    return
+                return requests.get(self.url + path, timeout=1).status_code < 500
             except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server not ready after {timeout}s:\n{self.log()}")
+                return False
+
+        try:
+            wait_until(ready, timeout=timeout, interval=0.1, what=f"the server to answer {path}")
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
 
     def terminate(self, timeout: float = 60) -> float:
         """SIGTERM; seconds until the process exited."""

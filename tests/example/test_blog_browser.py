@@ -13,7 +13,6 @@ page survives a server restart. A screenshot of the populated page is saved
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set
@@ -22,6 +21,8 @@ import pytest
 import requests
 
 from blog_example_helpers import PASSWORD
+
+from specter_spoc.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -68,10 +69,8 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
-    deadline = time.monotonic() + 10
-    while _our_chromium_pids() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _our_chromium_pids(), "Chromium processes are still running after the test"
+    wait_until(lambda: not _our_chromium_pids(), timeout=10, interval=0.1,
+               what="every Chromium process of the test to exit")
 
 
 class Visitor:

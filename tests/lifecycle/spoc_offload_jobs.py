@@ -12,11 +12,22 @@ def square(x: int) -> int:
 
 def burn_cpu(seconds: float) -> int:
     """Busy-loop (no sleeping, no I/O) for ``seconds``; returns iterations."""
-    end = time.perf_counter() + seconds
+    end = time.monotonic() + seconds
     count = 0
-    while time.perf_counter() < end:
+    while time.monotonic() < end:
         count += 1
     return count
+
+
+def burn_cpu_until(started: str, stop: str, limit: float) -> bool:
+    """Create ``started``, then busy-loop (no sleeping, no I/O but a stat)
+    until the file ``stop`` exists; False if ``limit`` seconds pass first."""
+    open(started, "w").close()
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if os.path.exists(stop):
+            return True
+    return False
 
 
 def sleep_then(seconds: float, value: object) -> object:

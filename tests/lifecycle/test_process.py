@@ -80,7 +80,7 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_timeout():
     started = time.monotonic()
     proc.stop()
     elapsed = time.monotonic() - started
-    assert 0.25 <= elapsed < 2.0, elapsed
+    assert 0.25 <= elapsed < 5.0, elapsed  # waited terminate_timeout (0.3 s), then killed
     assert proc.returncode == -signal.SIGKILL
     assert gone(proc.pid)
 
@@ -93,7 +93,7 @@ def test_stop_timeout_argument_overrides_terminate_timeout():
     wait_for(ready)
     started = time.monotonic()
     proc.stop(timeout=0.1)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5  # not the 30 s terminate_timeout
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -133,7 +133,7 @@ def test_chunk_mode_and_strip_false_deliver_raw_output():
 def test_self_owned_readers_are_killed_when_a_grandchild_keeps_the_pipe_open():
     # the child exits at once but leaves a grandchild holding stdout open
     script = ("import subprocess, sys\n"
-              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3)'])\n"
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(20)'])\n"
               "print('spawned', flush=True)")
     seen = Event()
     proc = ManagedProcess("leaky", kill_timeout=0.5).start([PY, "-c", script], stdout=subprocess.PIPE)
@@ -142,7 +142,7 @@ def test_self_owned_readers_are_killed_when_a_grandchild_keeps_the_pipe_open():
     proc.wait(5)
     started = time.monotonic()
     proc.stop()
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 10  # not held by the grandchild (20 s) that keeps the pipe open
     assert reader.dead
 
 

@@ -10,6 +10,8 @@ import pytest
 from gevent.event import Event
 
 from specter_spoc import Service, signals
+from specter_spoc.lifecycle.clock import ManualClock
+from specter_spoc.testing import wait_until
 
 
 def live_greenlets() -> int:
@@ -33,8 +35,7 @@ def test_start_stop_are_idempotent_and_return_self() -> None:
 def test_stop_leaves_zero_live_greenlets_for_1000_services() -> None:
     before = live_greenlets()
     services = [Busy(f"busy{i}").start() for i in range(1000)]
-    gevent.sleep(0.01)  # let every interval and spawned greenlet actually run
-    assert live_greenlets() - before == 2000
+    wait_until(lambda: live_greenlets() - before == 2000, what="2000 owned greenlets alive")
     for svc in services:
         svc.stop()
     assert live_greenlets() - before == 0
@@ -126,7 +127,7 @@ def test_greenlet_ignoring_kill_is_reported_as_straggler(caplog: pytest.LogCaptu
         stop_timeout = 0.1
 
         def on_start(self) -> None:
-            self.spawn(self.refuse, label="refuser")
+            self.refuser = self.spawn(self.refuse, label="refuser")
 
         def refuse(self) -> None:
             while not release.is_set():
@@ -141,7 +142,8 @@ def test_greenlet_ignoring_kill_is_reported_as_straggler(caplog: pytest.LogCaptu
         svc.stop()
     assert "stubborn:refuser" in caplog.text and "ignored kill" in caplog.text
     release.set()
-    gevent.sleep(0.01)
+    svc.refuser.join(5)
+    assert svc.refuser.dead
 
 
 def test_interval_and_timeout_callbacks_that_raise_keep_the_loop(caplog: pytest.LogCaptureFixture) -> None:
@@ -176,17 +178,20 @@ def test_cancel_interval_timeout_and_greenlet() -> None:
     class S(Service):
         pass
 
-    svc = S("s").start()
-    iid = svc.interval(lambda: count.append(1), 0.001)
+    clock = ManualClock()
+    svc = S("s")
+    svc.clock = clock
+    svc.start()
+    iid = svc.interval(lambda: count.append(1), 1.0)
     tid = svc.timeout(lambda: count.append(100), 10)
     glet = svc.spawn(gevent.sleep, 10)
-    gevent.sleep(0.01)
+    clock.advance(3.0)
+    assert count == [1, 1, 1]
     svc.cancel_interval(iid)
     svc.cancel_timeout(tid)
     svc.cancel_greenlet(glet)
-    frozen = len(count)
-    gevent.sleep(0.01)
-    assert frozen > 0 and len(count) == frozen and 100 not in count
+    clock.advance(60.0)  # past the timeout's deadline and many more periods
+    assert count == [1, 1, 1]
     assert glet.dead and svc.live_greenlets() == []
     svc.cancel_interval("interval_unknown")
     svc.stop()
@@ -197,15 +202,18 @@ def test_interval_can_cancel_itself_from_its_callback() -> None:
 
     class S(Service):
         def on_start(self) -> None:
-            self.iid = self.interval(self.once, 0.001)
+            self.iid = self.interval(self.once, 1.0)
 
         def once(self) -> None:
             calls.append(1)
             self.cancel_interval(self.iid)
             calls.append(2)
 
-    svc = S("s").start()
-    gevent.sleep(0.02)
+    clock = ManualClock()
+    svc = S("s")
+    svc.clock = clock
+    svc.start()
+    clock.advance(10.0)
     assert calls == [1, 2]
     svc.stop()
 
@@ -279,17 +287,17 @@ def test_restart_policy_restarts_with_backoff_then_gives_up() -> None:
         restart_backoff = 0.01
 
         def on_start(self) -> None:
-            starts.append(time.monotonic())
+            starts.append(self.clock.now())
             self.spawn(self.crash)
 
         def crash(self) -> None:
             raise RuntimeError("always")
 
-    svc = Crashy("crashy").start()
-    for _ in range(200):
-        if svc.health()["status"] == "failed" and not svc.running:
-            break
-        gevent.sleep(0.01)
+    clock = ManualClock()
+    svc = Crashy("crashy")
+    svc.clock = clock
+    svc.start()
+    clock.advance(1.0)  # covers the three backoffs (0.01 + 0.02 + 0.04)
     svc.join_supervisor(2)
     health = svc.health()
     assert len(starts) == 4  # first start + 3 restarts
@@ -297,7 +305,7 @@ def test_restart_policy_restarts_with_backoff_then_gives_up() -> None:
     assert "gave up after 3 restarts" in health["failed"]
     assert not svc.running
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert gaps[2] >= gaps[0]  # backoff grows
+    assert gaps == pytest.approx([0.01, 0.02, 0.04])  # the backoff doubles
     svc.stop()
 
 
@@ -316,12 +324,15 @@ def test_restart_policy_recovers_when_the_crash_was_transient() -> None:
         def crash(self) -> None:
             raise RuntimeError("once")
 
-    svc = Transient("t").start()
-    for _ in range(100):
-        if len(attempts) == 2:
-            break
-        gevent.sleep(0.01)
+    clock = ManualClock()
+    svc = Transient("t")
+    svc.clock = clock
+    svc.start()
+    clock.advance(0.005)  # before the backoff: not restarted yet
+    assert attempts == [1] and not svc.running
+    clock.advance(0.005)
     svc.join_supervisor(2)
+    assert attempts == [1, 1]
     assert svc.running and svc.health()["status"] == "ok" and svc.health()["restarts"] == 1
     svc.stop()
 
@@ -342,8 +353,7 @@ def test_escalate_hands_the_crash_to_the_owner() -> None:
             self.adopt(self.child)
 
     parent = Parent("parent").start()
-    gevent.sleep(0.01)
-    assert parent.health()["crashes"] == 1
+    wait_until(lambda: parent.health()["crashes"] == 1, timeout=5, what="the escalated crash")
     assert "child 'child'" in parent.health()["last_error"]
     assert "child broke" in parent.health()["last_error"]
     parent.stop()
@@ -356,7 +366,7 @@ def test_escalate_without_owner_gives_up() -> None:
 
     svc = Orphan("orphan").start()
     svc.spawn(lambda: [][1])
-    gevent.sleep(0.01)
+    wait_until(lambda: svc.health()["status"] == "failed", timeout=5, what="the service to give up")
     svc.join_supervisor(2)
     assert not svc.running and svc.health()["status"] == "failed"
 
@@ -368,11 +378,8 @@ def test_stop_from_inside_an_owned_greenlet() -> None:
             self.timeout(self.stop, 0)
 
     svc = SelfStopping("s").start()
-    for _ in range(50):
-        if not svc.running:
-            break
-        gevent.sleep(0.005)
-    assert not svc.running and svc.live_greenlets() == []
+    wait_until(lambda: not svc.running, timeout=5, what="the service to stop itself")
+    assert svc.live_greenlets() == []
 
 
 def test_lifecycle_signals_are_sent() -> None:

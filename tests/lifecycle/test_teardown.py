@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from specter_spoc.testing import free_port, wait_until
+
 pytestmark = pytest.mark.e2e
 
 PRELUDE = """
@@ -61,29 +63,23 @@ socketio.run(app, host="127.0.0.1", port=PORT)
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise AssertionError("server never listened")
+            return False
+
+    wait_until(listening, timeout=timeout, interval=0.05, what=f"the server to listen on port {port}")
 
 
 @pytest.mark.parametrize("kind", sorted(SCRIPTS))
 def test_sigterm_shuts_every_runtime_down_and_exits(kind: str, tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text(textwrap.dedent(PRELUDE) + textwrap.dedent(SCRIPTS[kind]))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"})
     try:

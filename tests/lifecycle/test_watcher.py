@@ -27,7 +27,8 @@ class Counter:
 
 def test_poll_mode_delivers_each_value_to_subscribers():
     seen: List[Any] = []
-    watcher = Watcher("counter", poll=Counter([1, 2, 3]), interval=0.01)
+    poll = Counter([1, 2, 3])
+    watcher = Watcher("counter", poll=poll, interval=0.01)
     unsubscribe = watcher.subscribe(lambda value, w: seen.append((value, w)))
     watcher.start()
     try:
@@ -36,9 +37,9 @@ def test_poll_mode_delivers_each_value_to_subscribers():
         assert all(w is watcher for _, w in seen)
         assert watcher.last_value == 3 and watcher.running
         unsubscribe()
-        count = len(seen)
-        gevent.sleep(0.05)
-        assert len(seen) == count
+        count, calls = len(seen), poll.calls
+        wait_until(lambda: poll.calls >= calls + 3, what="three more polls")
+        assert len(seen) == count  # polled, but nobody is subscribed any more
     finally:
         watcher.stop()
     assert not watcher.running
@@ -157,8 +158,8 @@ def test_a_stream_that_ends_is_reopened_unless_retry_is_false():
     assert again.last_value >= 3
     opened.clear()
     once = Watcher("once", stream=short, interval=0.01, retry=False).start()
-    wait_until(lambda: not once.running)
-    gevent.sleep(0.03)
+    # the loop clears `running` as it exits; a retry would keep it set (and reopen)
+    wait_until(lambda: not once.running, what="the retry=False watcher to end")
     assert opened == [1] and once.last_value == 1
     once.stop()
 

@@ -10,6 +10,7 @@ from gevent.event import Event
 
 from specter_spoc.lifecycle.service import Service
 from specter_spoc.state import Cache, create_cache
+from specter_spoc.testing import wait_until
 from specter_spoc.wiring.scope import Scope, current_scope
 
 
@@ -27,14 +28,16 @@ def test_get_set_and_properties():
 
 def test_ttl_expiry_and_per_value_override():
     cache = create_cache("c", ttl=0.05)
+    witness = create_cache("witness", ttl=0.05)  # same TTL, set after: expires no earlier
     cache.set("short")
     assert cache.get() == "short"
     cache.set("forever", ttl=0)
-    gevent.sleep(0.07)
-    assert cache.get() == "forever"
+    witness.set("w")
+    wait_until(lambda: not witness.is_valid(), timeout=5, what="the witness cache to expire")
+    assert cache.get() == "forever"  # a 0.05 s TTL has run out, ttl=0 has not
     cache.set("short")
-    gevent.sleep(0.07)
-    assert cache.get("gone") == "gone" and not cache.is_valid() and cache.updated_at == 0
+    wait_until(lambda: not cache.is_valid(), timeout=5, what="the 0.05 s TTL to run out")
+    assert cache.get("gone") == "gone" and cache.updated_at == 0
 
 
 def test_get_or_compute_caches_including_none():

@@ -220,16 +220,17 @@ def test_session_fixture_is_neither_reported_nor_stopped_and_checked_when_its_sc
                                  "*service still running: *sloppy* (started by sloppy (module-scoped fixture))*"])
 
 
-def test_the_app_fixtures_boot_a_project(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nspoc_project = proj\n")
+def write_project(pytester: pytest.Pytester, app: str) -> None:
+    """A one-app project in ``proj/`` (each test its own app name: modules of
+    earlier inline pytester runs share this interpreter)."""
     pytester.mkdir("proj")
     pytester.path.joinpath("proj", "config").mkdir()
     pytester.path.joinpath("proj", "config", "settings.py").write_text(
-        'INSTALLED_APPS = ["hello"]\nSECRET_KEY = "x"\n')
-    app_dir = pytester.path / "proj" / "apps" / "hello"
+        f'INSTALLED_APPS = ["{app}"]\nSECRET_KEY = "x"\n')
+    app_dir = pytester.path / "proj" / "apps" / app
     app_dir.mkdir(parents=True)
     app_dir.joinpath("__init__.py").write_text(
-        'from specter_spoc.project import AppConfig\napp = AppConfig(name="hello", url_prefix="/hello")\n')
+        f'from specter_spoc.project import AppConfig\napp = AppConfig(name="{app}", url_prefix="/hello")\n')
     app_dir.joinpath("controllers.py").write_text('''
 from specter_spoc import Controller
 from specter_spoc.project import controller
@@ -246,6 +247,12 @@ class Hello(Controller):
     def build_events(self, handler):
         handler.on("hello:ping", lambda data=None: {"pong": data})
 ''')
+
+
+@pytest.mark.e2e  # its inner test_live_server serves the project on a loopback port
+def test_the_app_fixtures_boot_a_project(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nspoc_project = proj\n")
+    write_project(pytester, "hello")
     pytester.makepyfile(test_inner='''
         def test_client(spoc_app, spoc_client):
             assert spoc_app.config["TESTING"] is True
@@ -262,3 +269,24 @@ class Hello(Controller):
     ''')
     result = pytester.runpytest("-v")
     assert outcomes(result) == {"passed": 3}, result.stdout.str()
+
+
+def test_a_session_scoped_app_is_shared_not_stopped_and_not_reported(pytester: pytest.Pytester) -> None:
+    """The issue's case: the plugin used to stop a session app after the first test (503 next)."""
+    pytester.makeini("[pytest]\nspoc_project = proj\nspoc_app_scope = session\nspoc_leak_check = true\n"
+                     "spoc_gevent_patch = true\n")
+    write_project(pytester, "greet")
+    pytester.makepyfile(test_inner='''
+        SEEN = []
+
+        def test_first(spoc_app, spoc_client):
+            SEEN.append(spoc_app)
+            assert spoc_client.get("/hello/").status_code == 200
+
+        def test_second(spoc_app, spoc_client):
+            assert spoc_app is SEEN[0]
+            assert spoc_client.get("/hello/").status_code == 200, "the plugin must not stop a session app"
+            assert spoc_app.extensions["specter_spoc"].booted
+    ''')
+    result = pytester.runpytest_subprocess("-v", "-p", "no:randomly")
+    assert outcomes(result) == {"passed": 2}, result.stdout.str()

@@ -59,7 +59,7 @@ def test_bad_socket_payload_gets_error_ack_and_connection_survives(make_app, cap
     with caplog.at_level(logging.ERROR):
         ack = sio.emit("items:add", {"qty": "lots"}, callback=True)
     assert ack["ok"] is False and ack["status"] == 400 and set(ack["errors"]) == {"name", "qty"}
-    assert caplog.records == []  # a bad payload is not a crash
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # a bad payload is not a crash
     received = sio.get_received()
     assert received[-1]["name"] == "specter_error" and received[-1]["args"][0]["event"] == "items:add"
     assert sio.is_connected()

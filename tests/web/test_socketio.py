@@ -14,6 +14,7 @@ from gevent.event import Event
 from gevent.pywsgi import WSGIServer
 
 from specter_spoc.web import socketio as sio
+from specter_spoc.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -47,9 +48,7 @@ def test_disconnect_clients_sends_the_final_event_then_closes(spoc_app_factory: 
     client.on("server_shutdown", lambda data: (got.append(data), final.set()))
     try:
         client.connect(f"http://127.0.0.1:{free_port}", transports=["polling"], wait_timeout=5)
-        deadline = time.monotonic() + 5
-        while sio.connected_clients(socketio) < 1 and time.monotonic() < deadline:
-            gevent.sleep(0.01)
+        wait_until(lambda: sio.connected_clients(socketio) >= 1, timeout=5, what="the client to be connected")
         assert sio.clients_by_namespace(socketio) == {"/": 1}
         closed = sio.disconnect_clients(socketio, time.monotonic() + 3)
         assert closed == 1 and final.wait(5)

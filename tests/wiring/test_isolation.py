@@ -5,6 +5,7 @@ import gevent
 
 from specter_spoc import Scope, Service, bus, current_scope, registry
 from specter_spoc.wiring.scope import default_scope
+from specter_spoc.testing import wait_until
 
 
 def test_module_level_names_resolve_to_the_active_scope() -> None:
@@ -46,7 +47,7 @@ def test_service_greenlets_carry_the_scope_of_their_service() -> None:
         probe = Probe("probe").start()
     # a raw greenlet spawned outside does NOT see scope a
     gevent.spawn(lambda: seen.append(current_scope().name)).join()
-    gevent.sleep(0.01)
+    wait_until(lambda: len(seen) == 3, timeout=5, what="the spawned greenlet and the timeout to run")
     probe.stop()
     assert sorted(seen) == ["a", "a", "default"]
 

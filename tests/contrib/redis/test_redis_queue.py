@@ -278,8 +278,10 @@ def test_bad_backend_arguments_name_the_argument():
 
 def test_a_subclass_on_stop_without_super_still_gives_unfinished_items_back(backends, services, redis_server):
     class Careless(Recorder):
+        drain_timeout = 0.2                 # "slow" never finishes: the drain runs out
+
         def on_stop(self):
-            pass                            # forgot super().on_stop(): no drain
+            pass                            # no super().on_stop(): still drained and given back
 
     careless = services(Careless(block={"slow"}, backend=backends(visibility_timeout=30)))
     careless.start()
