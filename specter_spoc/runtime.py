@@ -709,5 +709,6 @@ class Runtime:
         return f"<Runtime {self.name!r} {self._state}>"
 
 
-#: SPECTER's name for the runtime
 ServiceManager = Runtime
+"""SPECTER's name for :class:`Runtime`, kept so code written for SPECTER
+runs unchanged; new code should say ``Runtime``."""

@@ -31,8 +31,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .diagnostics import Diagnostic, diagnostic
 
-#: entry-point group for pip-installed apps
 ENTRY_POINT_GROUP = "specter_spoc.apps"
+"""The entry-point group a pip-installed package declares its apps under
+(``[project.entry-points."specter_spoc.apps"]``)."""
 
 _CONSTANTS = {
     "NAME": "name", "LABEL": "label", "DESCRIPTION": "description", "DEPENDS_ON": "depends_on",

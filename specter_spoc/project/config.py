@@ -39,8 +39,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-#: modes a project can run in
 MODES = ("development", "staging", "production", "test")
+"""The modes a project can run in (``--mode`` / ``SPOC_MODE``); each picks its
+``[spoc.apps]`` list and config section."""
 #: which ``[spoc.apps]`` lists each mode loads, in order (the cascade)
 MODE_APPS: Dict[str, Tuple[str, ...]] = {
     "production": ("production",),

@@ -31,7 +31,6 @@ WARNING = "warning"
 INFO = "info"
 LEVELS = (ERROR, WARNING, INFO)
 
-#: code -> (short title, default level). Codes are stable: never renumber.
 CODES: Dict[str, Tuple[str, str]] = {
     "SPC001": ("unknown app", ERROR),
     "SPC002": ("app not importable", ERROR),
@@ -53,6 +52,8 @@ CODES: Dict[str, Tuple[str, str]] = {
     "SPC018": ("plugin does not follow its group's contract", ERROR),
     "SPC019": ("app skipped because a dependency was skipped", WARNING),
 }
+"""Diagnostic code -> (short title, default level). Codes are stable, never
+renumbered: tests and users grep logs for them."""
 
 #: codes that describe the project's configuration as a whole: nothing can be
 #: booted around them, so they are raised in lenient mode too.

@@ -93,5 +93,13 @@ class RegistryProxy:
         return f"<registry proxy -> {current_scope()!r}>"
 
 
-bus = BusProxy()
-registry = RegistryProxy()
+bus: BusProxy = BusProxy()
+"""The current app's :class:`~specter_spoc.EventBus`, resolved on every use
+through :func:`~specter_spoc.wiring.scope.current_scope`: module-level code can
+import it once and still reach the right app's bus when several apps share a
+process (or the process-wide default scope when no app is booted)."""
+
+registry: RegistryProxy = RegistryProxy()
+"""The current app's :class:`~specter_spoc.Registry`, resolved per use like
+:data:`bus`; ``registry.provide(key, value, owner=service)`` registers a
+collaborator that is removed again when ``service`` stops."""

@@ -59,8 +59,9 @@ __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]
 
 logger = logging.getLogger("specter_spoc.contrib.redis")
 
-#: the pub/sub channel used when none is given (``BUS_REDIS_CHANNEL``)
 DEFAULT_BUS_CHANNEL = "specter_spoc:bus"
+"""The pub/sub channel used when none is given (setting ``BUS_REDIS_CHANNEL``);
+give each deployment sharing one Redis its own channel."""
 
 _MAGIC = "spoc-bus/1"
 _PATTERN_CHARS = frozenset("*?[")

@@ -59,8 +59,9 @@ __all__ = ["RedisQueueBackend", "RedeliveryLimitExceeded", "DEFAULT_QUEUE_PREFIX
 
 logger = logging.getLogger("specter_spoc.contrib.redis")
 
-#: key prefix of the streams when none is given (``QUEUE_REDIS_PREFIX``)
 DEFAULT_QUEUE_PREFIX = "specter_spoc:queue"
+"""Key prefix of the queue streams when none is given (setting ``QUEUE_REDIS_PREFIX``);
+give each deployment sharing one Redis its own prefix."""
 #: consumer that holds items given back at stop until another consumer claims them
 _RELEASED = "~released"
 _BATCH = 256
