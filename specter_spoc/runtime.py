@@ -29,8 +29,9 @@ import gevent
 from gevent import Greenlet, getcurrent
 from gevent.event import Event
 
+from .typing import AnyGreenlet
 from ._masking import install_log_masking
-from .lifecycle.owner import Owner, format_exc, kill_and_join
+from .lifecycle.owner import Owner, format_exc, kill_and_join, label_of, set_label
 from .lifecycle.service import Service
 from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
 from .web.conflicts import RouteIndex, event_conflicts
@@ -230,17 +231,17 @@ class Runtime:
 
     def _adopt_task(self, task: Any) -> None:
         if isinstance(task, Greenlet):
-            task.spoc_label = f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120]
+            set_label(task, f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120])
             self._life.adopt_greenlet(task)
 
     def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
-              **kwargs: Any) -> Greenlet:
+              **kwargs: Any) -> AnyGreenlet:
         """Run ``callback`` in a greenlet owned by the runtime (killed and
         joined at shutdown, after the services)."""
         if not self.booted and self._state != _BOOTING:
             raise RuntimeError(f"Runtime {self.name!r} is not running: spawn() would start work nobody owns.")
         glet = Greenlet(self._scope.wrap(callback), *args, **kwargs)
-        glet.spoc_label = f"{self.name}:{label or getattr(callback, '__name__', 'task')}"
+        set_label(glet, f"{self.name}:{label or getattr(callback, '__name__', 'task')}")
         self._life.adopt_greenlet(glet).start()
         return glet
 
@@ -689,7 +690,7 @@ class Runtime:
         """The ownership tree: runtime -> services/controllers -> what they own."""
         adopted = [c.tree() for c in self._life.children() if isinstance(c, Service)]
         return {"name": self.name, "type": "Runtime", "state": self._state, "running": self.booted,
-                "greenlets": sorted(getattr(g, "spoc_label", repr(g)) for g in self._life.live_greenlets()),
+                "greenlets": sorted(label_of(g) for g in self._life.live_greenlets()),
                 "owned": [s.tree() for s in self._services] + adopted}
 
     def get_component(self, type_name: str, name: str) -> Any:

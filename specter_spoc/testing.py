@@ -329,7 +329,8 @@ def _settle() -> None:
 
 
 def _label(glet: Any) -> str:
-    return str(getattr(glet, "spoc_label", None) or repr(glet))
+    from .lifecycle.owner import label_of
+    return label_of(glet)
 
 
 def _cmdline(pid: int) -> str:

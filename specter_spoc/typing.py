@@ -24,15 +24,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict
 from typing import runtime_checkable
 
+from typing_extensions import TypeAlias
+
 if TYPE_CHECKING:
     from gevent import Greenlet
 
 __all__ = [
-    "Cleanup", "Gate", "HealthStatus",
+    "AnyGreenlet", "Cleanup", "Gate", "HealthStatus",
     "CleanupOwner", "Owner", "Closeable", "Stoppable",
     "SocketIOLike", "SocketIOServerLike",
     "ServiceHealth", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
 ]
+
+AnyGreenlet: TypeAlias = "Greenlet[..., Any]"
+"""A gevent greenlet of any signature and result: what owners spawn, track,
+kill and join (they never read a greenlet's value, so its types stay open)."""
 
 Cleanup = Callable[[], object]
 """A zero-argument callable run once when its owner stops (its result is ignored)."""

@@ -32,10 +32,12 @@ import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 
+from ..typing import AnyGreenlet
 from ..wiring import signals
 from ..wiring.scope import Scope, current_scope
 from .clock import MONOTONIC, Clock
-from .owner import FAILED, IDLE, RUNNING, STARTING, STOPPED, STOPPING, Owner, format_exc, run_bounded
+from .owner import (FAILED, IDLE, RUNNING, STARTING, STOPPED, STOPPING, Owner, format_exc, label_of, run_bounded,
+                    set_label)
 from .supervision import RestartTracker, check_policy
 from .._validate import check_seconds
 
@@ -116,17 +118,17 @@ class Service:
         self._life = Owner(f"Service {name!r}", logger)
         self._scope: Optional[Scope] = None
         self._owner: Optional[Any] = None
-        self._timers: Dict[str, Greenlet] = {}
+        self._timers: Dict[str, AnyGreenlet] = {}
         self._subscribers: Tuple[StateSubscriber, ...] = ()
         self._ids = itertools.count(1)
-        self._supervisor: Optional[Greenlet] = None
+        self._supervisor: Optional[AnyGreenlet] = None
         self._restarts: Optional[RestartTracker] = None
         self._crashes = 0
         self._last_error: Optional[str] = None
         self._failed: Optional[str] = None
         self._stop_done: Optional[Event] = None
         self._stopper: Optional[Any] = None
-        self._hook: Optional[Greenlet] = None
+        self._hook: Optional[AnyGreenlet] = None
         #: default start timeout given by the runtime that registered this service
         self._default_start_timeout: Optional[float] = None
         self._restart_cancelled = False
@@ -297,10 +299,10 @@ class Service:
         cls = type(self)
         return getattr(cls.on_stop, "_spoc_noop", False) and cls._before_stop is Service._before_stop
 
-    def _spawn_hook(self, body: Callable[[], Any]) -> Greenlet:
+    def _spawn_hook(self, body: Callable[[], Any]) -> AnyGreenlet:
         scope = self._scope or current_scope()
         glet = Greenlet(scope.wrap(body))
-        glet.spoc_label = f"{self.name}:on_stop"
+        set_label(glet, f"{self.name}:on_stop")
         self._hook = glet
         glet.start()
         return glet
@@ -359,16 +361,16 @@ class Service:
             )
         return self._scope
 
-    def _own_greenlet(self, glet: Greenlet, label: str) -> Greenlet:
-        glet.spoc_label = f"{self.name}:{label}"
+    def _own_greenlet(self, glet: AnyGreenlet, label: str) -> AnyGreenlet:
+        set_label(glet, f"{self.name}:{label}")
         return self._life.adopt_greenlet(glet)
 
     @staticmethod
-    def _label(glet: Greenlet) -> str:
-        return getattr(glet, "spoc_label", None) or repr(glet)
+    def _label(glet: AnyGreenlet) -> str:
+        return label_of(glet)
 
     def spawn(self, callback: Callable[..., R], *args: Any, label: Optional[str] = None,
-              **kwargs: Any) -> Greenlet:
+              **kwargs: Any) -> AnyGreenlet:
         """Run ``callback(*args, **kwargs)`` in an owned greenlet.
 
         An uncaught exception is handled by the ``supervision`` policy.
@@ -381,7 +383,7 @@ class Service:
         return glet
 
     def spawn_later(self, seconds: float, callback: Callable[..., R], *args: Any,
-                    label: Optional[str] = None, **kwargs: Any) -> Greenlet:
+                    label: Optional[str] = None, **kwargs: Any) -> AnyGreenlet:
         """Like :meth:`spawn`, after ``seconds``."""
         scope = self._require_running("spawn_later()")
         _check_callable(callback, "spawn_later()", self.name)
@@ -531,7 +533,7 @@ class Service:
     def _start_supervisor(self, fn: Callable[..., Any], arg: Any, label: str) -> None:
         scope = self._scope or current_scope()
         self._supervisor = Greenlet(scope.wrap(fn), arg)
-        self._supervisor.spoc_label = f"{self.name}:{label}"
+        set_label(self._supervisor, f"{self.name}:{label}")
         self._supervisor.start()
 
     def _restart_loop(self, delay: Optional[float]) -> None:
@@ -701,7 +703,7 @@ class Service:
                       for label, child in self._life.releases()],
         }
 
-    def live_greenlets(self) -> List[Greenlet]:
+    def live_greenlets(self) -> List[AnyGreenlet]:
         """Owned greenlets that have not exited yet."""
         return self._life.live_greenlets()
 

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import weakref
+from types import FrameType
 from typing import Any, Callable, List, Optional
 
 import gevent
@@ -45,14 +46,14 @@ def gunicorn_role() -> Optional[str]:
     if "gunicorn.arbiter" not in sys.modules:
         return None
     in_arbiter = in_worker = False
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename.replace("\\", "/")
         if "/gunicorn/workers/" in filename:
             in_worker = True
         elif filename.endswith("/gunicorn/arbiter.py"):
             in_arbiter = True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     if in_worker:
         return "worker"
     return "master" if in_arbiter else None

@@ -39,7 +39,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: Dict[str, Any] = {}
-        self._waiters: Dict[str, List[AsyncResult]] = {}
+        self._waiters: Dict[str, List[AsyncResult[Any]]] = {}
 
     def provide(self, key: str, value: T, owner: Any = None, replace: bool = False) -> T:
         """Register ``value`` under ``key`` and return it.
@@ -110,7 +110,7 @@ class Registry:
         value = self._entries.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        waiter = AsyncResult()
+        waiter: AsyncResult[Any] = AsyncResult()
         self._waiters.setdefault(key, []).append(waiter)
         try:
             return waiter.get(timeout=timeout)

@@ -45,13 +45,13 @@ import uuid
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import gevent
-from gevent import Greenlet
 from gevent.event import Event
 from gevent.queue import Queue
 from redis.exceptions import ResponseError
 
 from ...lifecycle.offload import bind_offload_owner
 from ...lifecycle.queue_backend import QUEUE_BACKEND_KEY, QueueBinding
+from ...typing import AnyGreenlet
 from ...lifecycle.service import Service
 from .connection import CONNECTION_ERRORS, RedisConnection, mask_url, require_gevent_patch
 
@@ -317,11 +317,11 @@ class _RedisQueueBinding(QueueBinding):
         self.acker = _Acker(self)
         self.reader = _Reader(self)
         self.maintainer = _Maintainer(self)
-        self._greenlets: List[Greenlet] = []
-        self._workers: List[Greenlet] = []
+        self._greenlets: List[AnyGreenlet] = []
+        self._workers: List[AnyGreenlet] = []
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> List[Greenlet]:
+    def start(self) -> List[AnyGreenlet]:
         spawn = self.service.spawn
         self._greenlets = [spawn(self.reader.run, label="redis-reader"),
                            spawn(self.acker.run, label="redis-acker"),
