@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Union
 from .outcome import Outcome, _check_status
 from .schema import SchemaError
 
-_Logger = Union[logging.Logger, logging.LoggerAdapter]
+_Logger = Union[logging.Logger, "logging.LoggerAdapter[Any]"]
 
 
 class OperationError(Exception):

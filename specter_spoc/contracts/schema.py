@@ -22,7 +22,7 @@ import copy
 import logging
 from collections.abc import Mapping, Set
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, cast
+from typing import AbstractSet, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, cast
 
 from . import _coerce
 from ._coerce import Invalid, describe, kind
@@ -38,7 +38,7 @@ _INVALID = cast(Any, object())
 _MAX_SUMMARY = 10
 
 
-class FieldNames(Set):
+class FieldNames(Set[str]):
     """The names of a schema's fields, in declaration order.
 
     A set (``'name' in schema.field_names``, ``schema.field_names - {...}``,
@@ -52,7 +52,7 @@ class FieldNames(Set):
         self._names: Dict[str, None] = dict.fromkeys(names)
 
     @classmethod
-    def _from_iterable(cls, it: Iterable[Any]) -> "FieldNames":
+    def _from_iterable(cls, it: Iterable[Any]) -> AbstractSet[Any]:  # set operators build a FieldNames
         return cls(it)
 
     def __contains__(self, name: object) -> bool:

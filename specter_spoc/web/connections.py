@@ -88,8 +88,8 @@ class ConnectionTracker:
         tracked = isinstance(connection, Greenlet)
         token = set_current(self._scope) if tracked and self._scope is not None else None
         counted = tracked and not engineio
-        if tracked and "gunicorn.socket" not in environ:  # gunicorn's own loop times idle connections out
-            self._seen.add(connection)
+        if isinstance(connection, Greenlet) and "gunicorn.socket" not in environ:
+            self._seen.add(connection)  # gunicorn's own loop times idle connections out
         if tracked:
             self._busy[key] = self._busy.get(key, 0) + 1
         if counted:

@@ -75,7 +75,8 @@ def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -
         return 0
     body = payload if payload is not None else {"reason": "shutdown", "reconnect": True}
     count = 0
-    with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):
+    # exception=False: the timeout ends the block silently (gevent documents it; its stubs omit it)
+    with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):  # type: ignore[arg-type]
         try:
             for namespace in list(server.manager.get_namespaces()):
                 server.emit(SHUTDOWN_EVENT, body, namespace=namespace, ignore_queue=True)
