@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
 from gevent.event import Event
 
-from .typing import AnyGreenlet
 from ._masking import install_log_masking
 from .lifecycle.owner import Owner, format_exc, kill_and_join, label_of, set_label
 from .lifecycle.service import Service
@@ -37,11 +36,20 @@ from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
 from .web.conflicts import RouteIndex, event_conflicts
 from .web.connections import ConnectionTracker
 from .web.controller import Controller
-from .web.handler import INGRESS_KEY
+from .web.handler import INGRESS_KEY, Handler
 from .web.ingress import SocketIngress
 from .web import socketio as sio
 from .wiring import signals
+from .typing import AnyGreenlet, Cleanup, PublicHealth, SocketIOLike
+from .wiring.bus import EventBus
+from .wiring.registry import Registry
 from .wiring.scope import Scope, attach_scope, booted_scopes, detach_scope, peek_scope, set_context_probe
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .project.project import Project
+    from .project.config import Settings
 
 __all__ = ["Runtime", "ServiceManager", "BootError", "EXTENSION_KEY", "SHUTDOWN_EVENT"]
 
@@ -92,7 +100,7 @@ class Runtime:
     #: seconds one service's ``on_start`` may take unless it sets ``start_timeout``
     start_timeout: float = 30.0
 
-    def __init__(self, app: Any = None, socketio: Any = None, *, name: Optional[str] = None,
+    def __init__(self, app: Optional[Flask] = None, socketio: Optional[SocketIOLike] = None, *, name: Optional[str] = None,
                  shutdown_timeout: Optional[float] = None, start_timeout: Optional[float] = None) -> None:
         self.name = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
         if app is not None and EXTENSION_KEY in app.extensions:
@@ -109,30 +117,30 @@ class Runtime:
         self._ingress = SocketIngress(scope=self._scope, gate=self._socket_gate, debug=self._debug)
         self._services: List[Service] = []
         self._by_name: Dict[str, Service] = {}
-        self._handlers: List[Any] = []
+        self._handlers: List[Handler] = []
         self._started: List[Service] = []
-        self._live_handlers: List[Any] = []
+        self._live_handlers: List[Handler] = []
         self._state = _IDLE
         self._draining = False
         self._shutdown_done: Optional[Event] = None
         self._install_signals: Optional[bool] = None
         self._escalations: List[str] = []
         self._connections: Optional[ConnectionTracker] = None
-        self._wrapped_wsgi: Any = None
+        self._wrapped_wsgi: Optional[Callable[..., Any]] = None
         self._routes = RouteIndex()
         self._rules_indexed = 0
         #: the SPOC-style project booted with this runtime, if any
-        self.project: Any = None
+        self.project: Optional[Project] = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
 
     # ------------------------------------------------------------ properties
     @property
-    def app(self) -> Any:
+    def app(self) -> Optional[Flask]:
         return self._app
 
     @property
-    def socketio(self) -> Any:
+    def socketio(self) -> Optional[SocketIOLike]:
         return self._socketio
 
     @property
@@ -163,11 +171,11 @@ class Runtime:
         self._draining = bool(value)
 
     @property
-    def bus(self) -> Any:
+    def bus(self) -> EventBus:
         return self._scope.bus
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> Registry:
         return self._scope.registry
 
     @property
@@ -185,7 +193,7 @@ class Runtime:
         return self.project.mode if self.project is not None else None
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Optional[Settings]:
         """The project's settings (secrets masked in its repr), or None."""
         return self.project.settings if self.project is not None else None
 
@@ -194,7 +202,7 @@ class Runtime:
 
     # ----------------------------------------------------- owner (SPECTER's
     # ServiceManager is a Service; these keep its owner surface)
-    def add_cleanup(self, fn: Callable[[], Any]) -> "Runtime":
+    def add_cleanup(self, fn: Cleanup) -> "Runtime":
         """Run ``fn()`` at the very end of shutdown (LIFO)."""
         if not callable(fn):
             raise TypeError(f"Runtime {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
@@ -293,7 +301,7 @@ class Runtime:
                 controller.build_handler(self._socketio)
         return self.register_service(controller)
 
-    def register_handler(self, handler: Any) -> "Runtime":
+    def register_handler(self, handler: Handler) -> "Runtime":
         """Add a socket Handler (anything with setup(socketio)/teardown())."""
         if not callable(getattr(handler, "setup", None)) or not callable(getattr(handler, "teardown", None)):
             raise TypeError(f"register_handler() needs a Handler (with setup()/teardown()), "
@@ -318,8 +326,8 @@ class Runtime:
         self._rules_indexed = len(rules)
         prefix = (router.url_prefix or "").rstrip("/")
         for _, spec in router.specs():
-            rule = prefix + spec.rule if prefix else spec.rule or "/"
-            conflicts = self._routes.add(controller.name, rule, spec.methods)
+            path = prefix + spec.rule if prefix else spec.rule or "/"
+            conflicts = self._routes.add(controller.name, path, spec.methods)
             if conflicts:
                 raise BootError(f"[SPC009] {conflicts[0].describe()}")
 
@@ -411,7 +419,7 @@ class Runtime:
             raise BootError(what) from exc
         self._started.append(service)
 
-    def _setup_handler(self, handler: Any) -> None:
+    def _setup_handler(self, handler: Handler) -> None:
         try:
             handler.setup(self._socketio)
         except BaseException as exc:  # noqa: B036
@@ -449,11 +457,12 @@ class Runtime:
         self._wrapped_wsgi = self._app.wsgi_app
         self._connections = ConnectionTracker(self._app.wsgi_app, lambda: self.draining,
                                               socketio_path=path, scope=self._scope)
-        self._app.wsgi_app = self._connections
+        # Flask's documented way to add WSGI middleware (its stubs declare wsgi_app a method)
+        self._app.wsgi_app = self._connections  # type: ignore[method-assign]
 
     def _unwrap_wsgi(self) -> None:
         if self._app is not None and self._connections is not None and self._app.wsgi_app is self._connections:
-            self._app.wsgi_app = self._wrapped_wsgi
+            self._app.wsgi_app = self._wrapped_wsgi  # type: ignore[method-assign, assignment]
         self._connections = None
 
     def _socket_gate(self) -> Optional[str]:

@@ -12,13 +12,29 @@ so a stopped controller never sees an event.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 from ..lifecycle.service import Service
+from ..typing import SocketIOLike
 from .handler import Handler
 from .router import Router
 
 logger = logging.getLogger("specter_spoc.controller")
+
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+
+class _Booter(Protocol):
+    """What a controller reads of the runtime that registered it (the
+    runtime sits above this layer, so it is named by shape, not imported)."""
+
+    @property
+    def draining(self) -> bool: ...
+
+    @property
+    def socketio(self) -> Optional[SocketIOLike]: ...
 
 
 class Controller(Service):
@@ -47,11 +63,11 @@ class Controller(Service):
 
     def __init__(self, name: Optional[str] = None) -> None:
         super().__init__(str(name or type(self).name))
-        self._blueprint: Any = None
+        self._blueprint: Optional[Blueprint] = None
         self._router: Optional[Router] = None
         self._handler_instance: Optional[ControllerHandler] = None
-        self._socketio: Any = None
-        self._runtime: Any = None
+        self._socketio: Optional[SocketIOLike] = None
+        self._runtime: Optional[_Booter] = None
 
     # ------------------------------------------------------------ to override
     def build_routes(self, router: Router) -> None:
@@ -63,13 +79,13 @@ class Controller(Service):
     # ----------------------------------------------------------------- routes
     def _gate(self) -> Optional[str]:
         runtime = self._runtime
-        if runtime is not None and getattr(runtime, "draining", False):
+        if runtime is not None and runtime.draining:
             return "the server is shutting down"
         if self.lifecycle_state != "running":
             return f"controller {self.name!r} is not running"
         return None
 
-    def build_blueprint(self, url_prefix: Optional[str] = None) -> Any:
+    def build_blueprint(self, url_prefix: Optional[str] = None) -> Blueprint:
         """The Flask Blueprint of this controller's routes (built once)."""
         if self._blueprint is None:
             router = Router(self.name, url_prefix=url_prefix if url_prefix is not None else (self.url_prefix or ""),
@@ -92,7 +108,7 @@ class Controller(Service):
             self._handler_instance = handler
         return self._handler_instance
 
-    def build_handler(self, socketio: Any = None) -> "ControllerHandler":
+    def build_handler(self, socketio: Optional[SocketIOLike] = None) -> "ControllerHandler":
         """Create the handler and, with ``socketio``, bind it now (and on every start)."""
         handler = self.create_handler()
         if socketio is not None:
@@ -121,11 +137,13 @@ class Controller(Service):
             self._setup_handler()
 
     @property
-    def socketio(self) -> Any:
+    def socketio(self) -> Optional[SocketIOLike]:
+        """The Socket.IO server the handler binds to: the one given to
+        :meth:`build_handler`, else the registering runtime's."""
         if self._socketio is not None:
             return self._socketio
         runtime = self._runtime or self.scope.registry.resolve("service_manager")
-        return getattr(runtime, "socketio", None)
+        return getattr(runtime, "socketio", None)  # a registry entry may be any object
 
     # ------------------------------------------------------------------ state
     def schema(self, name: str) -> Any:

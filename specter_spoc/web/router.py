@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Flask, jsonify
 
 from ..lifecycle.owner import Owner
 from ..wiring.scope import current_scope
@@ -141,7 +141,7 @@ class Router:
     def blueprint(self) -> Blueprint:
         return self.mount()
 
-    def register(self, app: Any) -> "Router":
+    def register(self, app: Flask) -> "Router":
         """Register the blueprint on ``app`` under ``url_prefix``."""
         app.register_blueprint(self.mount())
         return self
