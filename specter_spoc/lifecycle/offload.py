@@ -37,6 +37,8 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
 
+from ..typing import CleanupOwner
+
 __all__ = ["OffloadError", "ProcessPool", "bind_offload_owner", "offload", "offload_pool"]
 
 logger = logging.getLogger("specter_spoc.offload")
@@ -48,7 +50,7 @@ _BOOTSTRAP = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__'
 _POOL_ATTR = "_spoc_offload_pool"
 
 #: the service whose pool ``offload()`` uses in the current greenlet
-_owner: ContextVar[Optional[Any]] = ContextVar("specter_spoc.offload_owner", default=None)
+_owner: ContextVar[Optional[CleanupOwner]] = ContextVar("specter_spoc.offload_owner", default=None)
 
 
 class OffloadError(RuntimeError):
@@ -326,7 +328,7 @@ def _rebuild_error(reply: Tuple[Any, ...], fn: Any, pid: int) -> BaseException:
 
 
 # ------------------------------------------------------------ owner helpers
-def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
+def offload_pool(owner: CleanupOwner, size: Optional[int] = None) -> ProcessPool:
     """The process pool owned by ``owner`` (a running Service), created on
     first use and closed when the owner stops.
 
@@ -337,8 +339,7 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
     existing: Optional[ProcessPool] = getattr(owner, _POOL_ATTR, None)
     if existing is not None and not existing.closed:
         return existing
-    add_cleanup = getattr(owner, "add_cleanup", None)
-    if not callable(add_cleanup):
+    if not isinstance(owner, CleanupOwner) or not callable(owner.add_cleanup):
         raise TypeError(f"offload_pool(): owner must be a Service (something with add_cleanup()), "
                         f"got {type(owner).__name__}.")
     if not getattr(owner, "running", False):
@@ -355,11 +356,11 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
             setattr(owner, _POOL_ATTR, None)
 
     close_pool.__qualname__ = f"ProcessPool({pool.name!r}).close"
-    add_cleanup(close_pool)
+    owner.add_cleanup(close_pool)
     return pool
 
 
-def bind_offload_owner(owner: Any) -> None:
+def bind_offload_owner(owner: Optional[CleanupOwner]) -> None:
     """Make :func:`offload` in the *current greenlet* use ``owner``'s pool.
     QueueService workers call this; call it at the top of your own greenlets."""
     _owner.set(owner)

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Container, Dict, Iterable, List, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
+    from flask import Flask
     from gevent.pywsgi import WSGIServer
+
+    from ..typing import SocketIOLike
 
 #: logger of the development access log (one line per request)
 ACCESS_LOGGER = "specter_spoc.access"
@@ -159,7 +162,7 @@ def configure_logging(level: Optional[str], config: Optional[Mapping[str, Any]] 
 
 
 # ------------------------------------------------------------------ flask run
-def check_server_mode(app: Any, socketio: Any) -> Optional[str]:
+def check_server_mode(app: "Flask", socketio: Optional["SocketIOLike"]) -> Optional[str]:
     """One warning line when this app is being served by ``flask run``
     (Werkzeug's development server) while Socket.IO runs in gevent mode on
     an unpatched process: long-polling connects but acks never arrive and

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, TypeVar
 
+from ..typing import CleanupOwner
 from .bus import EventBus, Listener
 from .registry import Registry
 from .scope import _DIRECTORY, _current, _outside, current_scope
@@ -57,7 +58,7 @@ class RegistryProxy:
 
     __slots__ = ()
 
-    def provide(self, key: str, value: T, owner: Any = None, replace: bool = False) -> T:
+    def provide(self, key: str, value: T, owner: Optional[CleanupOwner] = None, replace: bool = False) -> T:
         return current_scope().registry.provide(key, value, owner=owner, replace=replace)
 
     def unregister(self, key: str) -> bool:

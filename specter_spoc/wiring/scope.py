@@ -56,7 +56,7 @@ class Scope:
         name: str,
         *,
         enter: Optional[Callable[[], ContextManager[Any]]] = None,
-        owner: Any = None,
+        owner: Optional[object] = None,
     ) -> None:
         self.name = name
         self.bus = EventBus()
