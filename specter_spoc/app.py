@@ -44,7 +44,7 @@ path), or an already loaded :class:`~specter_spoc.project.Project`."""
 
 __all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
 
 #: request body limit (Flask MAX_CONTENT_LENGTH) when the settings give none
 DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024

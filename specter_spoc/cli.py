@@ -200,7 +200,7 @@ def shared_options(fn: F, *, on_group: bool = False) -> F:
     return fn
 
 
-pass_session = click.make_pass_decorator(Session, ensure=True)
+pass_session: Callable[[Callable[..., Any]], Callable[..., Any]] = click.make_pass_decorator(Session, ensure=True)
 
 
 @contextmanager
@@ -541,7 +541,7 @@ def _flask_group() -> click.Group:
     return flask_group
 
 
-flask_group = _flask_group()
+flask_group: click.Group = _flask_group()
 
 
 def add_commands(*commands: click.Command) -> None:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "ServiceManager", "BootError", "EXTENSION_KEY", "SHUTDOWN_EVENT"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
 
 R = TypeVar("R")
 
@@ -102,7 +102,7 @@ class Runtime:
 
     def __init__(self, app: Optional[Flask] = None, socketio: Optional[SocketIOLike] = None, *, name: Optional[str] = None,
                  shutdown_timeout: Optional[float] = None, start_timeout: Optional[float] = None) -> None:
-        self.name = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
+        self.name: str = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
         if app is not None and EXTENSION_KEY in app.extensions:
             raise BootError(f"Flask app {app.import_name!r} already has a runtime "
                             f"(app.extensions[{EXTENSION_KEY!r}]); boot() each app once.")

@@ -29,7 +29,7 @@ from ._coerce import Invalid, describe, kind
 from .errors import HTTPError
 from .outcome import Outcome
 
-logger = logging.getLogger("specter_spoc.schema")
+logger: logging.Logger = logging.getLogger("specter_spoc.schema")
 
 #: key in ``errors`` for a payload that is not an object at all
 ROOT_ERROR_KEY = "__root__"
@@ -184,12 +184,12 @@ class Field:
         if item is not None and type is not list:
             raise TypeError(f"Field(item=...) is only for list fields; this field's type is {_type_name(type)}.")
 
-        self.type = type
-        self.required = required
-        self.default = default
-        self.choices = choices
-        self.validator = validator
-        self.label = label
+        self.type: Any = type
+        self.required: bool = required
+        self.default: Any = default
+        self.choices: Optional[Sequence[Any]] = choices
+        self.validator: Optional[Callable[[Any], Any]] = validator
+        self.label: Optional[str] = label
         self.item: Optional[Field] = None
         if item is not None:
             self.item = item if isinstance(item, Field) else Field(item)
@@ -333,7 +333,7 @@ class Schema:
                     f"{type(spec).__name__}. Write {key!r}: Field({_type_name(spec)}) instead."
                 )
             checked[key] = spec
-        self.name = name
+        self.name: str = name
         self._fields = checked
         self._strict = strict
         self._field_names = FieldNames(checked)

@@ -41,7 +41,7 @@ from ..typing import CleanupOwner
 
 __all__ = ["OffloadError", "ProcessPool", "bind_offload_owner", "offload", "offload_pool"]
 
-logger = logging.getLogger("specter_spoc.offload")
+logger: logging.Logger = logging.getLogger("specter_spoc.offload")
 
 _HEADER = struct.Struct(">Q")
 _WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_offload_worker.py")
@@ -198,7 +198,7 @@ class ProcessPool:
                              f"got {close_timeout!r}.")
         self.name = name
         self.size = size
-        self.close_timeout = float(close_timeout)
+        self.close_timeout: float = float(close_timeout)
         self._slots = Semaphore(size)
         self._idle: List[_Worker] = []
         self._all: Set[_Worker] = set()

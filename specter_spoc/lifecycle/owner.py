@@ -37,7 +37,7 @@ from .._masking import mask_text
 __all__ = ["Owner", "OwnerState", "release_for", "RELEASE_METHODS", "Stoppable", "format_exc", "set_label",
            "label_of"]
 
-logger = logging.getLogger("specter_spoc.owner")
+logger: logging.Logger = logging.getLogger("specter_spoc.owner")
 
 R = TypeVar("R")
 
@@ -153,7 +153,7 @@ class Owner:
     __slots__ = ("name", "state", "_greenlets", "_stack", "stragglers", "errors", "_log")
 
     def __init__(self, name: str, log: Optional[logging.Logger] = None) -> None:
-        self.name = name
+        self.name: str = name
         self.state: OwnerState = IDLE
         self._greenlets: Dict[AnyGreenlet, None] = {}
         self._stack: List[_Release] = []

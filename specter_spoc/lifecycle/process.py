@@ -26,7 +26,7 @@ from .owner import Owner, kill_and_join, set_label
 
 __all__ = ["ManagedProcess", "start_process"]
 
-logger = logging.getLogger("specter_spoc.process")
+logger: logging.Logger = logging.getLogger("specter_spoc.process")
 
 #: seconds ``stop()`` lets readers finish the output after the process exited
 _READER_GRACE = 1.0
@@ -62,8 +62,8 @@ class ManagedProcess:
         if not isinstance(name, str) or not name:
             raise TypeError(f"ManagedProcess name must be a non-empty str, got {name!r}.")
         self.name = name
-        self.terminate_timeout = _positive(terminate_timeout, "terminate_timeout", name)
-        self.kill_timeout = _positive(kill_timeout, "kill_timeout", name)
+        self.terminate_timeout: float = _positive(terminate_timeout, "terminate_timeout", name)
+        self.kill_timeout: float = _positive(kill_timeout, "kill_timeout", name)
         #: the ``gevent.subprocess.Popen`` object once started (kept after stop)
         self.process: Optional[gsubprocess.Popen[Any]] = None
         self._owner: Optional[CleanupOwner] = None

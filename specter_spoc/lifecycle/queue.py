@@ -43,7 +43,7 @@ from .service import Service
 
 __all__ = ["QueueService"]
 
-logger = logging.getLogger("specter_spoc.queue")
+logger: logging.Logger = logging.getLogger("specter_spoc.queue")
 
 _NOT_ITEM_FAILURES = NOT_ITEM_FAILURES
 
@@ -112,7 +112,7 @@ class QueueService(Service):
         self.worker_count = worker_count
         #: how often a queue backend refreshes its figures (the in-process
         #: queue needs no polling: its size is kept exact)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval: float = float(poll_interval)
         #: the underlying gevent queue (SPECTER exposes it as ``queue``)
         self.queue: JoinableQueue[Any] = JoinableQueue(maxsize=maxsize or None)
         self._stop_timeout_override: Optional[float] = None

@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
 from gevent import GreenletExit, getcurrent
-from gevent.queue import Empty, Full
+from gevent.queue import Empty, Full, JoinableQueue
 from greenlet import greenlet as RawGreenlet
 
 from ..typing import AnyGreenlet
@@ -41,14 +41,14 @@ class MemoryBinding(QueueBinding):
 
     def __init__(self, service: "QueueService") -> None:
         self.service = service
-        self.queue = service.queue
+        self.queue: JoinableQueue[Any] = service.queue
         self.workers: List[AnyGreenlet] = []
         #: worker -> the item it is handling right now
         self.handling: Dict[RawGreenlet, Any] = {}
         #: workers whose item was handed back at a stop they outlived
         self.abandoned: Set[RawGreenlet] = set()
         self.interrupted: List[Any] = []
-        self.closed = False
+        self.closed: bool = False
 
     # ------------------------------------------------------------ QueueBinding
     def start(self) -> List[AnyGreenlet]:

@@ -41,7 +41,7 @@ from .owner import (FAILED, IDLE, RUNNING, STARTING, STOPPED, STOPPING, Owner, f
 from .supervision import RestartTracker, check_policy
 from .._validate import check_seconds
 
-logger = logging.getLogger("specter_spoc.service")
+logger: logging.Logger = logging.getLogger("specter_spoc.service")
 
 R = TypeVar("R")
 StateSubscriber = Callable[[Dict[str, Any], Any], Any]

@@ -37,7 +37,7 @@ import greenlet
 
 __all__ = ["gunicorn_role", "PRELOAD_MESSAGE", "ProcessTriggers", "triggers"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
 
 
 class ShutdownTarget(Protocol):
@@ -207,4 +207,4 @@ class ProcessTriggers:
 
 
 #: the process's triggers (signals and atexit are process-wide by nature)
-triggers = ProcessTriggers()
+triggers: ProcessTriggers = ProcessTriggers()

@@ -25,7 +25,7 @@ from .owner import Owner, kill_and_join, set_label
 
 __all__ = ["Watcher", "WatcherError"]
 
-logger = logging.getLogger("specter_spoc.watcher")
+logger: logging.Logger = logging.getLogger("specter_spoc.watcher")
 
 WatcherSubscriber = Callable[[Any, "Watcher"], Any]
 _NOTHING = object()

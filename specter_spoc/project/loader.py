@@ -44,7 +44,7 @@ from .layout import Layout, default_layout
 from .plugins import load_plugins, merge_plugin_uris
 from .project import Project
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 Source = Union[str, "os.PathLike[str]", ModuleType]
 

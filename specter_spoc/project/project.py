@@ -44,7 +44,7 @@ from .layout import Layout
 from .masking import mask_settings
 from .plugins import PluginHooks
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 
 def is_lifecycle_class(obj: Any) -> bool:

@@ -27,7 +27,7 @@ from ..lifecycle.service import Service
 from .plugins import apply_middleware
 from .project import Project
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 
 class ProjectLifecycle(Service):

@@ -19,7 +19,7 @@ from ..typing import Cleanup, CleanupOwner
 from ..wiring.bus import Listener
 from ..wiring.scope import current_scope, default_scope
 
-logger = logging.getLogger("specter_spoc.state")
+logger: logging.Logger = logging.getLogger("specter_spoc.state")
 
 Unsubscribe = Callable[[], None]
 
@@ -91,7 +91,7 @@ class StateBase:
 
     def __init__(self, name: str, *, emit_events: bool = False, change_event: Optional[str] = None) -> None:
         kind = type(self).__name__
-        self.name = check_name(kind, name)
+        self.name: str = check_name(kind, name)
         if not isinstance(emit_events, bool):
             raise TypeError(f"{kind} {name!r}: emit_events must be True or False, got {emit_events!r}.")
         if change_event is not None and (not isinstance(change_event, str) or not change_event):

@@ -27,7 +27,7 @@ from gevent.event import AsyncResult
 
 from ._base import BusLike, check_callable, check_name, creation_bus
 
-logger = logging.getLogger("specter_spoc.cache")
+logger: logging.Logger = logging.getLogger("specter_spoc.cache")
 
 T = TypeVar("T")
 _EMPTY: Any = object()
@@ -62,7 +62,7 @@ class Cache(Generic[T]):
 
     def __init__(self, name: str, ttl: Optional[float] = 0,
                  depends_on: Optional[Union[str, Iterable[str]]] = None) -> None:
-        self.name = check_name("Cache", name)
+        self.name: str = check_name("Cache", name)
         self._ttl = 0.0 if ttl is None else _check_ttl(ttl, f"Cache {name!r}")
         self._value: T = _EMPTY
         self._expires = 0.0          # monotonic deadline, 0 = never

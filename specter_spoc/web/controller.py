@@ -19,7 +19,7 @@ from ..typing import SocketIOLike
 from .handler import Handler
 from .router import Router
 
-logger = logging.getLogger("specter_spoc.controller")
+logger: logging.Logger = logging.getLogger("specter_spoc.controller")
 
 
 if TYPE_CHECKING:

@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from ..contracts._coerce import find_lone_surrogate, holds_lone_surrogate
 
-logger = logging.getLogger("specter_spoc.socket")
+logger: logging.Logger = logging.getLogger("specter_spoc.socket")
 
 __all__ = ["EventGuard", "EventLimits", "ON_EXCESS_CHOICES"]
 

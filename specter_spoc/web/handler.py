@@ -17,7 +17,7 @@ from ..typing import SocketIOLike
 from ..wiring.scope import Scope, current_scope
 
 R = TypeVar("R")
-logger = logging.getLogger("specter_spoc.handler")
+logger: logging.Logger = logging.getLogger("specter_spoc.handler")
 
 #: registry key under which a runtime provides its SocketIngress
 INGRESS_KEY = "socket_ingress"

@@ -26,7 +26,7 @@ from .errors import error_body
 F = TypeVar("F", bound=Callable[..., Any])
 P = TypeVar("P", bound=Mapping[str, Any])
 
-_log = logging.getLogger("specter_spoc.http")
+_log: logging.Logger = logging.getLogger("specter_spoc.http")
 
 
 def _debug() -> bool:

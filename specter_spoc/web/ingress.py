@@ -36,7 +36,7 @@ from .errors import error_body
 from .event_guard import ON_EXCESS_CHOICES, EventGuard
 
 F = TypeVar("F", bound=Callable[..., Any])
-logger = logging.getLogger("specter_spoc.socket")
+logger: logging.Logger = logging.getLogger("specter_spoc.socket")
 
 #: event sent to a client whose event failed (name configurable per ingress)
 ERROR_EVENT = "specter_error"

@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Gate = Callable[[], Optional[str]]
 
 _ROUTES_ATTR = "_spoc_routes"
-_log = logging.getLogger("specter_spoc.router")
+_log: logging.Logger = logging.getLogger("specter_spoc.router")
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class Router:
         Health(url_prefix="/api").register(app)
     """
 
-    name = "router"
-    url_prefix = ""
+    name: str = "router"
+    url_prefix: str = ""
 
     def __init__(self, name: Optional[str] = None, *, url_prefix: Optional[str] = None,
                  import_name: Optional[str] = None, gate: Optional[Gate] = None) -> None:

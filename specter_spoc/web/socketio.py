@@ -28,7 +28,7 @@ from ..typing import SocketIOLike, SocketIOServerLike
 __all__ = ["SHUTDOWN_EVENT", "FLUSH_TIMEOUT", "SUPPORTED_ENGINEIO", "connected_clients", "disconnect_clients",
            "stop_background_tasks", "own_background_tasks", "MessageQueueMonitor", "message_queue_monitor"]
 
-logger = logging.getLogger("specter_spoc.socketio")
+logger: logging.Logger = logging.getLogger("specter_spoc.socketio")
 
 #: event every connected client receives just before the server disconnects it
 SHUTDOWN_EVENT = "server_shutdown"
@@ -146,7 +146,7 @@ class MessageQueueMonitor(Service):
     """
 
     #: seconds one health probe may take
-    probe_timeout = 1.0
+    probe_timeout: float = 1.0
     #: starts before the app's own services, so their first emits travel
     priority = -500
 

@@ -57,7 +57,7 @@ from .connection import RedisConnection, require_gevent_patch
 
 __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
 DEFAULT_BUS_CHANNEL = "specter_spoc:bus"
 """The pub/sub channel used when none is given (setting ``BUS_REDIS_CHANNEL``);

@@ -43,7 +43,7 @@ __all__ = ["RedisConnection", "Backoff", "mask_url", "CONNECTION_ERRORS", "requi
 
 T = TypeVar("T")
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
 
 #: exceptions meaning "Redis is unreachable right now": refused or reset

@@ -57,7 +57,7 @@ from .connection import CONNECTION_ERRORS, RedisConnection, mask_url, require_ge
 
 __all__ = ["RedisQueueBackend", "RedeliveryLimitExceeded", "DEFAULT_QUEUE_PREFIX"]
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
 DEFAULT_QUEUE_PREFIX = "specter_spoc:queue"
 """Key prefix of the queue streams when none is given (setting ``QUEUE_REDIS_PREFIX``);
