@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
 from ..wiring.scope import Scope, current_scope, reset_current, set_current
 from .errors import error_body
@@ -69,6 +69,15 @@ def _arity(callback: Callable[..., Any]) -> Tuple[int, Optional[int]]:
     return fewest, most
 
 
+class _SocketIORequest(Protocol):
+    """The attributes Flask-SocketIO sets on ``flask.request`` while it
+    dispatches a Socket.IO event (Flask's own type does not declare them)."""
+
+    event: Dict[str, Any]
+    sid: str
+    namespace: str
+
+
 class SocketIngress:
     """Shared Socket.IO dispatcher with prioritised fan-out.
 
@@ -98,7 +107,7 @@ class SocketIngress:
         #: events a connection may send at once under the rate limit (default: the rate)
         self.rate_burst: Optional[int] = None
         #: "refuse" (error ack 429) or "disconnect" for an event over a limit
-        self.on_excess = "refuse"
+        self.on_excess: str = "refuse"
         self.configure(max_in_flight=max_in_flight, rate_limit=rate_limit, rate_burst=rate_burst,
                        on_excess=on_excess)
         self._guard: Optional[EventGuard] = None
@@ -396,18 +405,19 @@ class SocketIngress:
         longer connected."""
         try:
             from flask import request
-            event = request.event
+            sio_request = cast(_SocketIORequest, request)
+            event = sio_request.event
             environ = request.environ
         except (RuntimeError, AttributeError):
             return True  # not dispatched by Flask-SocketIO (a direct call)
-        args = event.get("args") or ()
+        args: Sequence[Any] = event.get("args") or ()
         if event_name == "connect":
             return bool(args) and args[0] is environ
         server = getattr(self._socketio, "server", None)
         manager = getattr(server, "manager", None)
         if manager is None:
             return True
-        return not manager.is_connected(request.sid, request.namespace)
+        return not manager.is_connected(sio_request.sid, sio_request.namespace)
 
     def _handle_error(self, event_name: str, exc: Exception) -> Any:
         """The error ack for ``exc``: the same envelope as a route's

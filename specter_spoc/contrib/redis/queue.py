@@ -147,18 +147,18 @@ class RedisQueueBackend(Service):
                               ("prefetch", 1 if prefetch is None else prefetch)):
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
                 raise ValueError(f"RedisQueueBackend {name!r}: {label} must be an int >= 1, got {number!r}.")
-        self.visibility_timeout = _check_seconds(visibility_timeout, "visibility_timeout", name)
-        self.block = _check_seconds(block, "block", name)
+        self.visibility_timeout: float = _check_seconds(visibility_timeout, "visibility_timeout", name)
+        self.block: float = _check_seconds(block, "block", name)
         self.prefix = prefix
         self.group = group
         self.max_deliveries = max_deliveries
         self.prefetch = prefetch
         self.dead_letter_maxlen = dead_letter_maxlen
-        self.as_default = bool(as_default)
+        self.as_default: bool = bool(as_default)
         #: raise at start when Redis is unreachable (else start degraded and reconnect)
-        self.require_at_boot = bool(require_at_boot)
+        self.require_at_boot: bool = bool(require_at_boot)
         # the read timeout must outlast the longest blocking read
-        self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
+        self.connection: RedisConnection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, read_timeout=max(10.0, self.block + 5.0))
         self._bindings: List["_RedisQueueBinding"] = []
         self._bounded_xadd: Any = None
@@ -221,7 +221,7 @@ class RedisQueueBackend(Service):
         ``consumer`` and ``original_id``."""
         out = []
         for entry_id, fields in self.connection.client.xrange(self.dead_letter_key(queue_name), count=count):
-            record = {_text(k): _text(v) for k, v in fields.items()}
+            record: Dict[str, Any] = {_text(k): _text(v) for k, v in fields.items()}
             raw = record.pop("d", "null")
             try:
                 item = json.loads(raw)
@@ -267,9 +267,9 @@ class _Held:
         self.capacity = capacity
         self.owned: Dict[str, Any] = {}      # taken by this process, not yet acknowledged
         self.in_flight: Dict[str, Any] = {}  # being handled by a worker right now
-        self.idle = Event()
+        self.idle: Event = Event()
         self.idle.set()
-        self.room = Event()
+        self.room: Event = Event()
         self.room.set()
 
     def take(self, entry_id: str, item: Any) -> None:
@@ -304,19 +304,19 @@ class _RedisQueueBinding(QueueBinding):
     def __init__(self, backend: RedisQueueBackend, service: Any) -> None:
         self.backend = backend
         self.service = service
-        self.conn = backend.connection
-        self.stream = backend.stream_key(service.name)
-        self.dead = backend.dead_letter_key(service.name)
-        self.group = backend.group
-        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.visibility_ms = max(1, int(backend.visibility_timeout * 1000))
-        self.closed = False
-        self.held = _Held(backend.prefetch or max(16, 4 * int(service.worker_count)))
-        self.counts = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
+        self.conn: RedisConnection = backend.connection
+        self.stream: str = backend.stream_key(service.name)
+        self.dead: str = backend.dead_letter_key(service.name)
+        self.group: str = backend.group
+        self.consumer: str = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.visibility_ms: int = max(1, int(backend.visibility_timeout * 1000))
+        self.closed: bool = False
+        self.held: _Held = _Held(backend.prefetch or max(16, 4 * int(service.worker_count)))
+        self.counts: Dict[str, int] = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
         self.buffer: "Queue[Tuple[str, Any]]" = Queue()
-        self.acker = _Acker(self)
-        self.reader = _Reader(self)
-        self.maintainer = _Maintainer(self)
+        self.acker: _Acker = _Acker(self)
+        self.reader: _Reader = _Reader(self)
+        self.maintainer: _Maintainer = _Maintainer(self)
         self._greenlets: List[AnyGreenlet] = []
         self._workers: List[AnyGreenlet] = []
 
@@ -405,6 +405,8 @@ class _RedisQueueBinding(QueueBinding):
             return
         raw = fields.get(b"d", fields.get("d")) if isinstance(fields, dict) else None
         try:
+            if raw is None:
+                raise TypeError("the stream entry has no 'd' field")
             item = json.loads(raw)
         except (TypeError, ValueError, RecursionError) as exc:  # a foreign or corrupt entry
             held.take(entry_id, None)
@@ -413,10 +415,10 @@ class _RedisQueueBinding(QueueBinding):
         held.take(entry_id, item)
         if deliveries > self.backend.max_deliveries:
             self.counts["redelivery_limit"] += 1
-            exc = RedeliveryLimitExceeded(
+            limit = RedeliveryLimitExceeded(
                 f"item {entry_id} of queue {self.service.name!r} was delivered {deliveries} times without being "
                 f"acknowledged (max_deliveries={self.backend.max_deliveries}): its worker died or hung each time")
-            self.acker.dead_letter(entry_id, raw, "redelivery_limit", exc, deliveries, item=item)
+            self.acker.dead_letter(entry_id, raw, "redelivery_limit", limit, deliveries, item=item)
             return
         self.buffer.put((entry_id, item))
 
@@ -497,7 +499,7 @@ class _Reader:
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
         self.stopping = False
-        self.group_ready = False
+        self.group_ready: bool = False
 
     def ensure_group(self) -> None:
         if self.group_ready:
@@ -542,7 +544,7 @@ class _Acker:
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
         self.pending: List[str] = []
-        self.wake = Event()
+        self.wake: Event = Event()
 
     def ack(self, entry_id: str) -> None:
         self.pending.append(entry_id)
@@ -593,7 +595,7 @@ class _Maintainer:
 
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
-        self.backlog = 0
+        self.backlog: int = 0
 
     def run(self) -> None:
         b = self.binding
