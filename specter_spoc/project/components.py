@@ -134,8 +134,9 @@ class Components:
             self.add_type(name)
 
     # ------------------------------------------------------------- types
-    def resolve_type(self, name: str) -> Optional[str]:
-        """The registered type ``name`` refers to (singular/plural tolerant)."""
+    def resolve_type(self, name: object) -> Optional[str]:
+        """The registered type ``name`` refers to (singular/plural tolerant);
+        None for an unknown type or a name that is not a string."""
         if not isinstance(name, str):
             return None
         for candidate in _variants(name):

@@ -111,6 +111,8 @@ class Settings:
     """
 
     __slots__ = ("_module", "_overrides")
+    _module: Optional[ModuleType]
+    _overrides: Dict[str, Any]
 
     def __init__(self, module: Optional[ModuleType], overrides: Optional[Mapping[str, Any]] = None) -> None:
         object.__setattr__(self, "_module", module)

@@ -155,7 +155,8 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None) ->
     runtime._spoc_owns_project = owned
     if owned:
         runtime.add_cleanup(project.close)
-    return project
+    attached: Project = project  # loaded above when a path or module was given
+    return attached
 
 
 def detach_project(runtime: Any) -> None:
