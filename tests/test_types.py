@@ -2,8 +2,8 @@
 classes, and the package passes mypy (strict) and pyright's --verifytypes.
 
 The two whole-package checks are marked ``typecheck`` (``pytest -m typecheck``
-runs just them; .ci/run does) and expected to fail until the core modules are
-annotated (issue 17 §3); their failure message lists the errors per file.
+runs just them; .ci/run runs the same tools); their failure message lists
+the errors per file.
 """
 from __future__ import annotations
 
@@ -142,7 +142,6 @@ def _check_health(service, runtime) -> None:
 
 
 @pytest.mark.typecheck
-@pytest.mark.xfail(strict=False, reason="core cleanup pending (issue 17 §3)")
 def test_mypy_strict_passes_on_the_package(mypy_cache: List[str]) -> None:
     result = _run([sys.executable, "-m", "mypy", *mypy_cache], ROOT)
     summary = result.stdout.strip().splitlines()[-1:] if result.stdout.strip() else [result.stderr]
@@ -152,7 +151,6 @@ def test_mypy_strict_passes_on_the_package(mypy_cache: List[str]) -> None:
 
 
 @pytest.mark.typecheck
-@pytest.mark.xfail(strict=False, reason="core cleanup pending (issue 17 §3)")
 def test_pyright_verifytypes_reports_a_complete_public_api(tmp_path: Path) -> None:
     pyright = shutil.which("pyright", path=str(Path(sys.executable).parent)) or shutil.which("pyright")
     assert pyright is not None, "pyright is not installed: pip install -e '.[types]' (it needs node on PATH)"

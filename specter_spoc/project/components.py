@@ -295,15 +295,15 @@ def _kind(type: str) -> Callable[..., Any]:
     return decorator
 
 
-model = _kind("models")
+model: Callable[..., Any] = _kind("models")
 """Mark a class or function as a ``models`` component: ``@model`` or ``@model(**meta)``."""
-view = _kind("views")
+view: Callable[..., Any] = _kind("views")
 """Mark a class or function as a ``views`` component: ``@view`` or ``@view(**meta)``."""
-service = _kind("services")
+service: Callable[..., Any] = _kind("services")
 """Mark a class or function as a ``services`` component: ``@service`` or ``@service(**meta)``."""
-worker = _kind("workers")
+worker: Callable[..., Any] = _kind("workers")
 """Mark a class or function as a ``workers`` component: ``@worker`` or ``@worker(**meta)``."""
-handler = _kind("handlers")
+handler: Callable[..., Any] = _kind("handlers")
 """Mark a class or function as a ``handlers`` component: ``@handler`` or ``@handler(**meta)``."""
-controller = _kind("controllers")
+controller: Callable[..., Any] = _kind("controllers")
 """Mark a class or function as a ``controllers`` component: ``@controller`` or ``@controller(**meta)``."""

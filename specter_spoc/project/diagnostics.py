@@ -137,7 +137,7 @@ class DiagnosticError(BootError):
     def __init__(self, diagnostics: Iterable[Diagnostic], summary: str = "") -> None:
         self.diagnostics: List[Diagnostic] = list(diagnostics)
         errors = [d for d in self.diagnostics if d.is_error] or self.diagnostics
-        self.summary = summary or (
+        self.summary: str = summary or (
             f"project has {len(errors)} error{'s' if len(errors) != 1 else ''}"
         )
         body = "\n".join(d.format() for d in errors)

@@ -84,13 +84,13 @@ class Project:
         self.mode = "development"
         self.strict = False
         self.debug = False
-        self.settings = Settings(None)
+        self.settings: Settings = Settings(None)
         self.settings_file: Optional[Path] = None
-        self.toml = SpocToml()
+        self.toml: SpocToml = SpocToml()
         self.dotenv: Dict[str, str] = {}
         self.installed_apps: List[str] = []
         self.apps: List[AppInfo] = []
-        self.components = Components(*layout.modules)
+        self.components: Components = Components(*layout.modules)
         self.plugins: Dict[str, "OrderedDict[str, Any]"] = {}
         self.diagnostics: List[Diagnostic] = []
         self.skipped_apps: Dict[str, str] = {}
