@@ -180,7 +180,7 @@ def _configured_app(proj: Project, config: Optional[Dict[str, Any]], socketio_op
     app.config["SPOC_MODE"] = proj.mode
     # DEBUG from settings.py/config wins over spoc.toml's [spoc] debug
     explicit = hasattr(settings, "DEBUG") or "DEBUG" in (config or {})
-    wants_debug = app.config.get("DEBUG") if explicit else getattr(proj, "debug", False)
+    wants_debug = app.config.get("DEBUG") if explicit else proj.debug
     app.debug = bool(wants_debug) and proj.mode != "production"  # never debug pages in production
     app.register_error_handler(HTTPException, _http_error_as_json)
     if proj.mode == "production":

@@ -660,7 +660,7 @@ class Runtime:
         report = {"status": full["status"],
                   "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
                                for name, h in full["services"].items()}}
-        skipped = getattr(self.project, "skipped_apps", None)
+        skipped = self.project.skipped_apps if self.project is not None else None
         if skipped:
             report["skipped_apps"] = sorted(skipped)
         return report

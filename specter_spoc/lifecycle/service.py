@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
 
 import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
@@ -48,6 +48,20 @@ StateSubscriber = Callable[[Dict[str, Any], Any], Any]
 
 #: exceptions that are gevent's business, not a crash of user code
 _SYSTEM_ERRORS = (GreenletExit, SystemExit, KeyboardInterrupt)
+
+
+class ServiceParent(Protocol):
+    """What a child service needs of the service or runtime that adopted it:
+    the scope its start runs in, and who takes a crash it escalates."""
+
+    @property
+    def scope(self) -> Scope:
+        """The bus, registry and app context the child starts in."""
+        ...
+
+    def _child_crashed(self, child: "Service", exc: BaseException) -> None:
+        """Take a crash ``child`` escalated (supervision="escalate")."""
+        ...
 
 
 class ServiceStartTimeout(TimeoutError):
@@ -117,7 +131,7 @@ class Service:
         self.priority = type(self).priority
         self._life = Owner(f"Service {name!r}", logger)
         self._scope: Optional[Scope] = None
-        self._owner: Optional[Any] = None
+        self._owner: Optional[ServiceParent] = None
         self._timers: Dict[str, AnyGreenlet] = {}
         self._subscribers: Tuple[StateSubscriber, ...] = ()
         self._ids = itertools.count(1)
@@ -175,13 +189,12 @@ class Service:
         return self._scope or self._scope_for_start()
 
     @property
-    def owner(self) -> Optional[Any]:
+    def owner(self) -> Optional[ServiceParent]:
         """The service (or runtime) that adopted this one, if any."""
         return self._owner
 
     def _scope_for_start(self) -> Scope:
-        owner_scope = getattr(self._owner, "scope", None)
-        return owner_scope if isinstance(owner_scope, Scope) else current_scope()
+        return self._owner.scope if self._owner is not None else current_scope()
 
     def start(self) -> "Service":
         """Run ``on_start``; idempotent. On failure (or when ``on_start``
@@ -503,9 +516,8 @@ class Service:
         if policy == "restart":
             self._schedule_restart()
         elif policy == "escalate":
-            handler = getattr(self._owner, "_child_crashed", None)
-            if callable(handler):
-                handler(self, exc)
+            if self._owner is not None:
+                self._owner._child_crashed(self, exc)
             else:
                 self._give_up(f"escalated crash with no owner to take it: {self._last_error}")
 
@@ -711,4 +723,4 @@ class Service:
         return f"<{type(self).__name__} {self.name!r} {self._life.state}>"
 
 
-__all__ = ["Service", "ServiceStartTimeout", "IDLE", "STOPPED"]
+__all__ = ["Service", "ServiceParent", "ServiceStartTimeout", "IDLE", "STOPPED"]
