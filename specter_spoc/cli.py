@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
     from .project.project import Project
+    from .runtime import Runtime
 
 #: environment variable naming the default project folder
 PROJECT_ENV = "SPECTER_SPOC_PROJECT"
@@ -350,7 +351,7 @@ def routes_command(session: Session, as_json: bool) -> None:
         routes = [{"rule": rule.rule, "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
                    "endpoint": rule.endpoint} for rule in app.url_map.iter_rules()]
         routes.sort(key=lambda r: (r["rule"], r["methods"]))
-        events = _socket_events(app.extensions["specter_spoc"], app)
+        events = _socket_events(app.extensions.get("specter_spoc"), app)
     if as_json:
         _emit_json({"routes": routes, "events": events})
         return
@@ -363,12 +364,11 @@ def routes_command(session: Session, as_json: bool) -> None:
                    f"subscribers={event['subscribers']}")
 
 
-def _socket_events(runtime: Any, app: "Flask") -> List[Dict[str, Any]]:
+def _socket_events(runtime: Optional[Runtime], app: "Flask") -> List[Dict[str, Any]]:
     events: List[Dict[str, Any]] = []
-    ingress = getattr(runtime, "socket_ingress", None)
     seen = set()
-    if ingress is not None and callable(getattr(ingress, "events", None)):
-        for name, count in sorted(ingress.events().items()):
+    if runtime is not None:
+        for name, count in sorted(runtime.socket_ingress.events().items()):
             events.append({"event": name, "namespace": "/", "subscribers": count})
             seen.add(("/", name))
     socketio = app.extensions.get("socketio")
