@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar, overload
 
 import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
@@ -633,6 +633,11 @@ class Service:
         if start and not child.running:
             child.start()
         return self
+
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
 
     def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
         """Release ``resource`` when this service stops; returns it.

@@ -25,6 +25,10 @@ logger: logging.Logger = logging.getLogger("specter_spoc.controller")
 if TYPE_CHECKING:
     from flask import Blueprint
 
+    from ..contracts.schema import Schema
+    from ..state.model import Model
+    from ..state.store import Store
+
 
 class _Booter(Protocol):
     """What a controller reads of the runtime that registered it (the
@@ -58,7 +62,7 @@ class Controller(Service):
     """
 
     name: str = "controller"
-    schemas: Dict[str, Any] = {}
+    schemas: Dict[str, Schema] = {}
     url_prefix: Optional[str] = None
 
     def __init__(self, name: Optional[str] = None) -> None:
@@ -146,7 +150,7 @@ class Controller(Service):
         return getattr(runtime, "socketio", None)  # a registry entry may be any object
 
     # ------------------------------------------------------------------ state
-    def schema(self, name: str) -> Any:
+    def schema(self, name: str) -> Schema:
         """The schema ``name`` from ``schemas``; KeyError listing the known ones."""
         try:
             return self.schemas[name]
@@ -155,12 +159,12 @@ class Controller(Service):
                            f"known: {sorted(self.schemas) or 'none'}. Add it to {type(self).__name__}.schemas."
                            ) from None
 
-    def create_model(self, name: str, initial_state: Optional[Dict[str, Any]] = None) -> Any:
+    def create_model(self, name: str, initial_state: Optional[Dict[str, Any]] = None) -> Model:
         """A Model owned by this controller (destroyed when it stops)."""
         from ..state.model import create_model
         return self.own(create_model(name, initial_state))
 
-    def create_store(self, name: str, initial_state: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
+    def create_store(self, name: str, initial_state: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Store:
         """A Store owned by this controller (destroyed when it stops)."""
         from ..state.store import create_store
         return self.own(create_store(name, initial_state, **kwargs))

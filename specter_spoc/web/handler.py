@@ -8,7 +8,7 @@ and runs the handler's cleanups, last added first.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, overload
 
 import time
 
@@ -127,7 +127,13 @@ class Handler:
         self._life.push(fn)
         return self
 
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
+
     def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
+        """Release ``resource`` when this handler is torn down; returns it."""
         if resource is not None:
             self._life.own(resource, stop_method)
         return resource

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar, overload
 
 from flask import Blueprint, Flask, jsonify
 
@@ -23,6 +23,7 @@ from ..wiring.scope import current_scope
 from .http import JSONErrors, error_response, normalize_response
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 Gate = Callable[[], Optional[str]]
 
 _ROUTES_ATTR = "_spoc_routes"
@@ -191,7 +192,13 @@ class Router:
         self._life.push(fn)
         return self
 
-    def own(self, resource: Optional[Any], stop_method: Optional[str] = None) -> Optional[Any]:
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
+
+    def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
+        """Release ``resource`` when this router is torn down; returns it."""
         if resource is not None:
             self._life.own(resource, stop_method)
         return resource
