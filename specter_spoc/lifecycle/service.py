@@ -32,7 +32,7 @@ import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 
-from ..typing import AnyGreenlet
+from ..typing import AnyGreenlet, CleanupOwner
 from ..wiring import signals
 from ..wiring.scope import Scope, current_scope
 from .clock import MONOTONIC, Clock
@@ -342,7 +342,7 @@ class Service:
         return dict(self.state)
 
     def subscribe(self, fn: StateSubscriber, immediate: bool = False,
-                  owner: Optional[Any] = None) -> Callable[[], None]:
+                  owner: Optional[CleanupOwner] = None) -> Callable[[], None]:
         """Call ``fn(state, service)`` on every ``set_state``; returns unsubscribe.
         With ``owner``, the subscription ends when the owner stops."""
         _check_callable(fn, "subscribe()", self.name)

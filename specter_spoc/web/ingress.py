@@ -31,6 +31,7 @@ import inspect
 import logging
 from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
+from ..typing import CleanupOwner
 from ..wiring.scope import Scope, current_scope, reset_current, set_current
 from .errors import error_body
 from .event_guard import ON_EXCESS_CHOICES, EventGuard
@@ -183,7 +184,7 @@ class SocketIngress:
             self._guard = EventGuard.install(server, self)
 
     # ---------------------------------------------------------- subscribing
-    def subscribe(self, event_name: str, callback: Callable[..., Any], *, owner: Any = None,
+    def subscribe(self, event_name: str, callback: Callable[..., Any], *, owner: Optional[CleanupOwner] = None,
                   priority: int = 100) -> Callable[[], bool]:
         """Add ``callback`` for ``event_name``; returns an unsubscribe function.
         With ``owner`` (anything with ``add_cleanup``), it ends when the owner stops."""
@@ -207,7 +208,7 @@ class SocketIngress:
             owner.add_cleanup(unsubscribe)
         return unsubscribe
 
-    def on(self, event_name: str, callback: Optional[F] = None, *, owner: Any = None,
+    def on(self, event_name: str, callback: Optional[F] = None, *, owner: Optional[CleanupOwner] = None,
            priority: int = 100) -> Any:
         """``subscribe`` usable as a decorator when ``callback`` is omitted;
         returns ``callback`` (as SPECTER does), so ``on`` can also be stacked
@@ -217,7 +218,7 @@ class SocketIngress:
         self.subscribe(event_name, callback, owner=owner, priority=priority)
         return callback
 
-    def handler(self, event_name: str, *, owner: Any = None, priority: int = 100) -> Callable[[F], F]:
+    def handler(self, event_name: str, *, owner: Optional[CleanupOwner] = None, priority: int = 100) -> Callable[[F], F]:
         def decorator(fn: F) -> F:
             self.subscribe(event_name, fn, owner=owner, priority=priority)
             return fn
@@ -231,7 +232,7 @@ class SocketIngress:
                 return True
         return False
 
-    def subscribe_error_default(self, callback: Callable[..., Any], *, owner: Any = None,
+    def subscribe_error_default(self, callback: Callable[..., Any], *, owner: Optional[CleanupOwner] = None,
                                 priority: int = 100) -> Callable[[], bool]:
         """Add a Flask-SocketIO default error handler subscriber."""
         if not callable(callback):
@@ -249,7 +250,7 @@ class SocketIngress:
             owner.add_cleanup(unsubscribe)
         return unsubscribe
 
-    def on_error_default(self, callback: Optional[F] = None, *, owner: Any = None, priority: int = 100) -> Any:
+    def on_error_default(self, callback: Optional[F] = None, *, owner: Optional[CleanupOwner] = None, priority: int = 100) -> Any:
         """``subscribe_error_default`` usable as a decorator; returns ``callback``."""
         if callback is None:
             def decorator(fn: F) -> F:
@@ -276,8 +277,8 @@ class SocketIngress:
         self._error_subscribers.clear()
 
     @staticmethod
-    def _check_owner(owner: Any) -> None:
-        if owner is not None and not callable(getattr(owner, "add_cleanup", None)):
+    def _check_owner(owner: object) -> None:
+        if owner is not None and not (isinstance(owner, CleanupOwner) and callable(owner.add_cleanup)):
             raise TypeError(f"SocketIngress: owner must have add_cleanup() (a Service or Handler), "
                             f"got {type(owner).__name__}.")
 

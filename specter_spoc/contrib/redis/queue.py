@@ -42,7 +42,7 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import gevent
 from gevent.event import Event
@@ -51,9 +51,12 @@ from redis.exceptions import ResponseError
 
 from ...lifecycle.offload import bind_offload_owner
 from ...lifecycle.queue_backend import QUEUE_BACKEND_KEY, QueueBinding
-from ...typing import AnyGreenlet
 from ...lifecycle.service import Service
+from ...typing import AnyGreenlet
 from .connection import CONNECTION_ERRORS, RedisConnection, mask_url, require_gevent_patch
+
+if TYPE_CHECKING:
+    from ...lifecycle.queue import QueueService
 
 __all__ = ["RedisQueueBackend", "RedeliveryLimitExceeded", "DEFAULT_QUEUE_PREFIX"]
 
@@ -232,7 +235,7 @@ class RedisQueueBackend(Service):
         return out
 
     # -------------------------------------------------------------- binding
-    def bind(self, service: Any) -> "_RedisQueueBinding":
+    def bind(self, service: QueueService) -> "_RedisQueueBinding":
         """The per-service binding a QueueService starts (see queue_backend)."""
         binding = _RedisQueueBinding(self, service)
         self._bindings = [b for b in self._bindings if not b.closed] + [binding]
@@ -301,7 +304,7 @@ class _RedisQueueBinding(QueueBinding):
     the backlog figure. This class starts them and the workers, and gives
     unfinished items back at close."""
 
-    def __init__(self, backend: RedisQueueBackend, service: Any) -> None:
+    def __init__(self, backend: RedisQueueBackend, service: QueueService) -> None:
         self.backend = backend
         self.service = service
         self.conn: RedisConnection = backend.connection
