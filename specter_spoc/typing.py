@@ -21,7 +21,7 @@ work with ``isinstance`` (which checks only that the members exist).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union
 from typing import runtime_checkable
 
 from typing_extensions import TypeAlias
@@ -33,7 +33,7 @@ __all__ = [
     "AnyGreenlet", "Cleanup", "Gate", "HealthStatus",
     "CleanupOwner", "Owner", "Closeable", "Stoppable",
     "SocketIOLike", "SocketIOServerLike",
-    "ServiceHealth", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
+    "ServiceHealth", "ServiceHealthError", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
 ]
 
 AnyGreenlet: TypeAlias = "Greenlet[..., Any]"
@@ -48,9 +48,10 @@ Gate = Callable[[], Optional[str]]
 a string refuses it with that reason (the client gets a 503 naming it).
 The runtime gates on "draining"; a Controller on "not started yet / stopped"."""
 
-HealthStatus = Literal["ok", "degraded", "failed", "stopping", "stopped", "draining"]
+HealthStatus = Literal["ok", "degraded", "failed", "stopping", "stopped", "draining", "error"]
 """Every value ``health()["status"]`` takes; ``stopping`` is a service's while
-its stop runs, ``draining`` the runtime's own while it shuts down."""
+its stop runs, ``draining`` the runtime's own while it shuts down, ``error``
+the runtime's entry for a service whose ``health()`` raised."""
 
 
 @runtime_checkable
@@ -174,6 +175,14 @@ class ServiceHealth(_ServiceHealthRequired, total=False):
     teardown_errors: List[str]
 
 
+class ServiceHealthError(TypedDict):
+    """What ``Runtime.health()`` reports for a service whose ``health()``
+    raised: status ``error`` and the exception's text."""
+
+    status: Literal["error"]
+    error: str
+
+
 class _RuntimeHealthRequired(TypedDict):
     status: HealthStatus
     name: str
@@ -188,7 +197,7 @@ class RuntimeHealth(_RuntimeHealthRequired, total=False):
 
     booted: bool
     draining: bool
-    services: Dict[str, ServiceHealth]
+    services: Dict[str, Union[ServiceHealth, ServiceHealthError]]
     handlers: Dict[str, Dict[str, bool]]
     clients: int
     requests_in_flight: int

@@ -19,8 +19,8 @@ from typing import List, get_type_hints
 
 import pytest
 
-from specter_spoc.typing import (HealthStatus, Owner, PublicHealth, RuntimeHealth, ServiceHealth, SocketIOLike,
-                                 SocketIOServerLike)
+from specter_spoc.typing import (HealthStatus, Owner, PublicHealth, RuntimeHealth, ServiceHealth, ServiceHealthError,
+                                 SocketIOLike, SocketIOServerLike)
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES = set(HealthStatus.__args__)  # type: ignore[attr-defined]
@@ -125,6 +125,26 @@ def test_health_reports_have_the_documented_keys() -> None:
     app = Flask(__name__)
     with boot(app, SocketIO(app, async_mode="gevent"), services=[service], install_signals=False) as runtime:
         _check_health(service, runtime)
+
+
+def test_a_service_whose_health_raises_is_reported_in_the_documented_shape() -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from specter_spoc import Service, boot
+
+    class Broken(Service):
+        def __init__(self) -> None:
+            super().__init__("broken")
+
+        def health(self) -> dict:
+            raise RuntimeError("probe failed")
+
+    app = Flask(__name__)
+    with boot(app, SocketIO(app, async_mode="gevent"), services=[Broken()], install_signals=False) as runtime:
+        entry = runtime.health()["services"]["broken"]
+        assert entry["status"] == "error"
+        assert _conforms(entry, ServiceHealthError) == []
 
 
 def _check_health(service, runtime) -> None:
