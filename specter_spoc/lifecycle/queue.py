@@ -30,10 +30,10 @@ import time
 from typing import Any, Dict, List, Optional
 
 import gevent
-from gevent import Greenlet
 from gevent.queue import Empty, Full, JoinableQueue
 
 from .._validate import check_int, check_seconds
+from ..typing import AnyGreenlet
 from .backoff import backoff_delay
 from .offload import offload_pool
 from .owner import RUNNING, STARTING, format_exc
@@ -43,7 +43,7 @@ from .service import Service
 
 __all__ = ["QueueService"]
 
-logger = logging.getLogger("specter_spoc.queue")
+logger: logging.Logger = logging.getLogger("specter_spoc.queue")
 
 _NOT_ITEM_FAILURES = NOT_ITEM_FAILURES
 
@@ -112,13 +112,13 @@ class QueueService(Service):
         self.worker_count = worker_count
         #: how often a queue backend refreshes its figures (the in-process
         #: queue needs no polling: its size is kept exact)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval: float = float(poll_interval)
         #: the underlying gevent queue (SPECTER exposes it as ``queue``)
-        self.queue: JoinableQueue = JoinableQueue(maxsize=maxsize or None)
+        self.queue: JoinableQueue[Any] = JoinableQueue(maxsize=maxsize or None)
         self._stop_timeout_override: Optional[float] = None
         self._accepting = True
         self._closed = False
-        self._workers: List[Greenlet] = []
+        self._workers: List[AnyGreenlet] = []
         self._accepted = 0
         self._processed = 0
         self._retried = 0
@@ -130,7 +130,7 @@ class QueueService(Service):
             self.backend = backend
         self._binding: Optional[QueueBinding] = None
         self._binding_closed = False
-        self._handover: Optional[Greenlet] = None
+        self._handover: Optional[AnyGreenlet] = None
 
     # --------------------------------------------------------------- timeouts
     @property

@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from ..contracts._coerce import find_lone_surrogate, holds_lone_surrogate
 
-logger = logging.getLogger("specter_spoc.socket")
+logger: logging.Logger = logging.getLogger("specter_spoc.socket")
 
 __all__ = ["EventGuard", "EventLimits", "ON_EXCESS_CHOICES"]
 
@@ -99,7 +99,7 @@ class EventGuard:
     def __init__(self, server: Any, limits: EventLimits) -> None:
         self.server = server
         self.limits = limits
-        self.refused = 0
+        self.refused: int = 0
         self._connections: Dict[str, _Connection] = {}
         self._message: Callable[..., Any] = server._handle_eio_message
         self._event: Callable[..., Any] = server._handle_event

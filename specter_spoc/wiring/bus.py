@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Optional, Tuple
 
-logger = logging.getLogger("specter_spoc.bus")
+logger: logging.Logger = logging.getLogger("specter_spoc.bus")
 
 Listener = Callable[[Any], Any]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, Type, TypeVar, Union, overload
 
+from ..typing import CleanupOwner
 from .bus import EventBus, Listener
 from .registry import Registry
 from .scope import _DIRECTORY, _current, _outside, current_scope
@@ -57,7 +58,7 @@ class RegistryProxy:
 
     __slots__ = ()
 
-    def provide(self, key: str, value: T, owner: Any = None, replace: bool = False) -> T:
+    def provide(self, key: str, value: T, owner: Optional[CleanupOwner] = None, replace: bool = False) -> T:
         return current_scope().registry.provide(key, value, owner=owner, replace=replace)
 
     def unregister(self, key: str) -> bool:
@@ -103,5 +104,13 @@ class RegistryProxy:
         return f"<registry proxy -> {current_scope()!r}>"
 
 
-bus = BusProxy()
-registry = RegistryProxy()
+bus: BusProxy = BusProxy()
+"""The current app's :class:`~specter_spoc.EventBus`, resolved on every use
+through :func:`~specter_spoc.wiring.scope.current_scope`: module-level code can
+import it once and still reach the right app's bus when several apps share a
+process (or the process-wide default scope when no app is booted)."""
+
+registry: RegistryProxy = RegistryProxy()
+"""The current app's :class:`~specter_spoc.Registry`, resolved per use like
+:data:`bus`; ``registry.provide(key, value, owner=service)`` registers a
+collaborator that is removed again when ``service`` stops."""
