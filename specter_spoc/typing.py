@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union
 from typing import runtime_checkable
 
-from typing_extensions import TypeAlias
+from typing import TypeAlias  # Python 3.10+
 
 if TYPE_CHECKING:
     from gevent import Greenlet
