@@ -179,11 +179,16 @@ class Server:
 
 @contextmanager
 def gunicorn(app_spec: str, *, log_dir: Path, env: Optional[Dict[str, str]] = None,
-             graceful_timeout: float = 10, ready_timeout: float = 30) -> Iterator[Server]:
-    """One gunicorn GeventWebSocketWorker (``-w 1``) on a free loopback port."""
+             graceful_timeout: float = 10, ready_timeout: float = 30,
+             worker_connections: Optional[int] = None) -> Iterator[Server]:
+    """One gunicorn GeventWebSocketWorker (``-w 1``) on a free loopback port.
+    ``worker_connections``: gunicorn's per-worker connection pool (default
+    1,000: every open websocket holds one, so more clients need more)."""
     port = free_port()
+    extra = ["--worker-connections", str(worker_connections)] if worker_connections else []
     cmd = [str(VENV_BIN / "gunicorn"), "-k", WS_WORKER, "-w", "1", "-b", f"127.0.0.1:{port}",
-           "--graceful-timeout", str(int(graceful_timeout)), "--timeout", "120", *_gunicorn_extra(), app_spec]
+           "--graceful-timeout", str(int(graceful_timeout)), "--timeout", "120", *extra, *_gunicorn_extra(),
+           app_spec]
     child = Child(cmd, env=env, log_path=log_dir / f"gunicorn-{port}.log")
     try:
         info = wait_ready(child, port, timeout=ready_timeout)
@@ -194,11 +199,12 @@ def gunicorn(app_spec: str, *, log_dir: Path, env: Optional[Dict[str, str]] = No
 
 @contextmanager
 def ws_clients(url: str, count: int, *, log_dir: Path, timeout: float = 60,
-               max_seconds: float = 600) -> Iterator[Child]:
-    """A process of ``count`` Socket.IO websocket clients (benchmarks._ws_clients)."""
+               max_seconds: float = 600, tag: str = "", concurrency: Optional[int] = None) -> Iterator[Child]:
+    """A process of ``count`` Socket.IO websocket clients (benchmarks._ws_clients);
+    ``tag`` tells apart the logs of several pools on one server."""
     cmd = [sys.executable, "-m", "benchmarks._ws_clients", "--url", url, "--count", str(count),
-           "--max-seconds", str(max_seconds)]
-    child = Child(cmd, log_path=log_dir / f"clients-{url.rsplit(':', 1)[1]}.log", pipes=True)
+           "--max-seconds", str(max_seconds)] + (["--concurrency", str(concurrency)] if concurrency else [])
+    child = Child(cmd, log_path=log_dir / f"clients-{url.rsplit(':', 1)[1]}{tag}.log", pipes=True)
     try:
         hello = child.read_json(timeout)
         if hello.get("connected") != count:

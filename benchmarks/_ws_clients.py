@@ -13,6 +13,11 @@ line per command read from stdin:
 - ``emit SEQ``: POST ``/emit/SEQ``; wait until every open client received
   ``news`` with that seq; report the server's emit time ``t0`` and the
   first/last receipt (``time.monotonic()``, system-wide on Linux);
+- ``arm SEQ`` / ``collect SEQ SECONDS``: for a broadcast driven by someone
+  else (several pools share one server): ``arm`` starts waiting for ``news``
+  with that seq; ``collect`` waits up to SECONDS until every open client got
+  it and reports how many did and the first/last receipt (absolute
+  ``time.monotonic()``);
 - ``close K``: close K connections from the client side;
 - ``wait_closed SECONDS``: wait until the server closed every connection;
 - ``status``: open connections and shutdown events received;
@@ -93,6 +98,24 @@ class _Tally:
         return {"seq": seq, "received": len(times), "expected": self.expected,
                 "first": (min(times) - t0) if times else None, "last": (max(times) - t0) if times else None}
 
+    def arm(self, words: List[str]) -> Dict[str, Any]:
+        seq = int(words[0])
+        self.waiting, self.expected = seq, self.open
+        self.done.clear()
+        if len(self.receipts.get(seq, ())) >= self.expected:
+            self.done.set()
+        return {"armed": seq, "expected": self.expected}
+
+    def collect(self, words: List[str]) -> Dict[str, Any]:
+        seq, limit = int(words[0]), float(words[1])
+        if self.waiting != seq:
+            raise RuntimeError(f"collect {seq} without arm {seq} first (armed: {self.waiting})")
+        self.done.wait(limit)
+        times = self.receipts.pop(seq, [])
+        self.waiting = None
+        return {"seq": seq, "received": len(times), "expected": self.expected,
+                "first": min(times) if times else None, "last": max(times) if times else None}
+
     def close(self, words: List[str]) -> Dict[str, Any]:
         close_all([c for c in self.clients if not c.closed and not c.closing][: int(words[0])], timeout=5)
         return {"open": self.open}
@@ -123,8 +146,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = pool_arguments(argv, description="Socket.IO websocket client pool (benchmarks)",
                           count=200, concurrency=25, max_seconds=300.0)
     tally = _Tally(args.url)
-    return run_pool(args, tally.connect, {"emit": tally.emit, "close": tally.close,
-                                          "wait_closed": tally.wait_closed, "status": tally.status})
+    return run_pool(args, tally.connect, {"emit": tally.emit, "arm": tally.arm, "collect": tally.collect,
+                                          "close": tally.close, "wait_closed": tally.wait_closed,
+                                          "status": tally.status})
 
 
 if __name__ == "__main__":

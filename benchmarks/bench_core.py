@@ -1,4 +1,5 @@
-"""Core benchmarks: bus emit, and start/stop of 1000 services.
+"""Core benchmarks: EventBus emit, and start/stop of 1000 services (the
+module-level ``bus`` proxy in each context is measured by bench_bus).
 
     python -m benchmarks.bench_core
 
@@ -33,8 +34,8 @@ def _listeners(n: int) -> list:
     return [make(i) for i in range(n)] + [sink] * 0
 
 
-def bus_rows(repeats: int = 5, counts=(1, 3, 10)) -> List[Dict[str, object]]:
-    from specter_spoc import EventBus, Scope, bus as bus_proxy
+def bus_rows(repeats: int = 5, counts=(1, 3, 10), emits: int = EMITS) -> List[Dict[str, object]]:
+    from specter_spoc import EventBus
 
     rows = []
     for n in counts:
@@ -42,36 +43,19 @@ def bus_rows(repeats: int = 5, counts=(1, 3, 10)) -> List[Dict[str, object]]:
         ours = EventBus()
         for fn in listeners:
             ours.on("e", fn)
-        for fn in listeners:
-            bus_proxy.on("e", fn)  # the module-level proxy, resolving the default scope
 
         def plain() -> None:
             fns = listeners
-            for _ in range(EMITS):
+            for _ in range(emits):
                 for fn in fns:
                     fn(None)
 
         def ours_direct() -> None:
             emit = ours.emit
-            for _ in range(EMITS):
+            for _ in range(emits):
                 emit("e", None)
 
-        def ours_proxy() -> None:
-            emit = bus_proxy.emit
-            for _ in range(EMITS):
-                emit("e", None)
-
-        scope = Scope("bench")
-        for fn in listeners:
-            scope.bus.on("e", fn)
-
-        def ours_proxy_in_scope() -> None:
-            with scope.activate():
-                emit = bus_proxy.emit
-                for _ in range(EMITS):
-                    emit("e", None)
-
-        candidates = {"plain": plain, "ours": ours_direct, "proxy": ours_proxy, "scoped": ours_proxy_in_scope}
+        candidates = {"plain": plain, "ours": ours_direct}
         if have_specter():
             from specter.core.bus import EventBus as SpecterBus
             theirs = SpecterBus()
@@ -80,24 +64,19 @@ def bus_rows(repeats: int = 5, counts=(1, 3, 10)) -> List[Dict[str, object]]:
 
             def specter_emit() -> None:
                 emit = theirs.emit
-                for _ in range(EMITS):
+                for _ in range(emits):
                     emit("e", None)
 
             candidates["specter"] = specter_emit
         t = interleaved(candidates, repeats)
-        per = lambda name: t[name] / EMITS * 1e9  # noqa: E731  ns per emit
+        per = lambda name: t[name] / emits * 1e9  # noqa: E731  ns per emit
         rows.append(row(f"bus emit, {n} listener(s): EventBus", per("ours"), "plain loop", per("plain"),
                         "ns/emit", repeats))
-        rows.append(row(f"bus emit, {n} listener(s): `bus` proxy inside a runtime", per("scoped"),
-                        "plain loop", per("plain"), "ns/emit", repeats))
-        rows.append(row(f"bus emit, {n} listener(s): `bus` proxy outside any runtime", per("proxy"),
-                        "plain loop", per("plain"), "ns/emit", repeats))
         if "specter" in t:
             rows.append(row(f"bus emit, {n} listener(s): EventBus", per("ours"), "specter 0.1.2",
                             per("specter"), "ns/emit", repeats))
             rows.append(row(f"bus emit, {n} listener(s): specter 0.1.2 itself", per("specter"), "plain loop",
                             per("plain"), "ns/emit", repeats))
-        bus_proxy.clear()
     return rows
 
 
@@ -166,7 +145,9 @@ def service_rows(repeats: int = 5, n: int = 1000) -> List[Dict[str, object]]:
     return rows
 
 
-def run(repeats: int = 5) -> List[Dict[str, object]]:
+def run(repeats: int = 5, quick: bool = False) -> List[Dict[str, object]]:
+    if quick:
+        return bus_rows(repeats, emits=20_000) + service_rows(repeats, n=200)
     return bus_rows(repeats) + service_rows(repeats)
 
 

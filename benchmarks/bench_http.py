@@ -18,8 +18,9 @@ Two methods, both stated in the rows:
   server process's CPU time per request (``/proc/<pid>/stat``). Loopback
   only; the servers are stopped and reaped in ``finally``.
 
-Ours and bare alternate every repeat, so machine noise hits both alike.
-Goal: ours / bare <= 1.15.
+Ours and bare alternate every repeat (order reversed every other repeat), so
+machine noise hits both alike; medians, spread = min-max of the per-repeat
+ratios. Goal (issue 16 #8): in-process CPU ours / bare <= 1.08.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import gevent
 
-from benchmarks._harness import row, scenario_main
+from benchmarks._harness import cpu_timed, interleaved_samples, paired_row, row, scenario_main
 from benchmarks._procs import Child
 from benchmarks.apps.http_app import PATH, PAYLOAD, create_app, shutdown
 
@@ -108,25 +109,6 @@ def _wsgi_loop(app: Any, base: Dict[str, Any], count: int) -> Callable[[], None]
     return loop
 
 
-def _cpu_interleaved(fns: Dict[str, Callable[[], None]], repeats: int) -> Dict[str, float]:
-    """Median CPU seconds (``time.process_time``) per name, alternating the
-    candidates each repeat. CPU time rather than wall time: other work on a
-    shared machine stretches wall time unevenly; a single-threaded gevent
-    process's CPU time is the work the request path did."""
-    samples: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.process_time()
-                fn()
-                samples[name].append(time.process_time() - start)
-            finally:
-                gc.enable()
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def in_process_rows(repeats: int, count: int) -> List[Dict[str, Any]]:
     apps = {"ours": create_app("ours"), "bare": create_app("bare")}
     try:
@@ -134,14 +116,16 @@ def in_process_rows(repeats: int, count: int) -> List[Dict[str, Any]]:
         _check_same_answers(apps, base)
         for app in apps.values():
             _wsgi_loop(app, base, 200)()  # warm up
-        t = _cpu_interleaved({name: _wsgi_loop(app, base, count) for name, app in apps.items()}, repeats)
+        # CPU time rather than wall time: other work on a shared machine stretches wall time
+        # unevenly; a single-threaded gevent process's CPU time is the work the request path did
+        t = interleaved_samples({name: _wsgi_loop(app, base, count) for name, app in apps.items()}, repeats,
+                                timer=cpu_timed)
     finally:
         for app in apps.values():
             shutdown(app)
-    per = {name: t[name] / count * 1e6 for name in t}
-    return [row("HTTP JSON POST + validation, in-process WSGI call (CPU time)",
-                per["ours"], BARE, per["bare"], "us/request", repeats,
-                note=f"{OURS}; {count} requests per sample, prebuilt environ; goal ratio <= 1.15")]
+    return [paired_row("HTTP JSON POST + validation, in-process WSGI call (CPU time)", t["ours"], BARE, t["bare"],
+                       "us/request", scale=1e6 / count, goal="issue 16 #8: <= 1.08x a hand-written Flask view (CPU)",
+                       goal_max=1.08, note=f"{OURS}; {count} requests per sample, prebuilt environ")]
 
 
 # ----------------------------------------------------------- loopback server
@@ -222,22 +206,22 @@ def server_rows(repeats: int, requests: int, connections: int) -> List[Dict[str,
         servers = {v: stack.enter_context(_server(v, Path(tmp))) for v in wall}
         for _child, port in servers.values():
             _load(port, min(500, requests), connections)()  # warm up
-        for _ in range(repeats):  # alternate, so machine noise hits both alike
-            for v, (child, port) in servers.items():
+        for i in range(repeats):  # alternate, so machine noise hits both alike
+            for v in (("ours", "bare") if i % 2 == 0 else ("bare", "ours")):
+                child, port = servers[v]
                 cpu0, t0 = _cpu_seconds(child.pid), time.perf_counter()
                 _load(port, requests, connections)()
                 wall[v].append((time.perf_counter() - t0) / requests * 1e6)
                 cpu[v].append((_cpu_seconds(child.pid) - cpu0) / requests * 1e6)
     w = {v: statistics.median(x) for v, x in wall.items()}
-    c = {v: statistics.median(x) for v, x in cpu.items()}
     how = f"{requests} requests over {connections} keep-alive connections per sample"
     return [
-        row("HTTP JSON POST + validation, pywsgi server on loopback (wall clock)",
-            w["ours"], BARE, w["bare"], "us/request", repeats,
-            note=f"{OURS}; {how}; {1e6 / w['ours']:,.0f} vs {1e6 / w['bare']:,.0f} req/s"),
-        row("HTTP JSON POST + validation, pywsgi server on loopback (server CPU time)",
-            c["ours"], BARE, c["bare"], "us/request", repeats,
-            note="user+system CPU of the server process (/proc/<pid>/stat) over the same samples"),
+        paired_row("HTTP JSON POST + validation, pywsgi server on loopback (wall clock)", wall["ours"], BARE,
+                   wall["bare"], "us/request",
+                   note=f"{OURS}; {how}; {1e6 / w['ours']:,.0f} vs {1e6 / w['bare']:,.0f} req/s"),
+        paired_row("HTTP JSON POST + validation, pywsgi server on loopback (server CPU time)", cpu["ours"], BARE,
+                   cpu["bare"], "us/request",
+                   note="user+system CPU of the server process (/proc/<pid>/stat) over the same samples"),
     ]
 
 

@@ -25,6 +25,21 @@ websocket-client, one reader greenlet per connection). Per round:
 Every process is stopped and reaped whatever happens (try/finally), every
 wait has a deadline, and the client processes exit by themselves after a
 bounded time.
+
+Fan-out at scale (1,000 and 5,000 clients). Both servers again side by
+side, one gunicorn worker each; the clients are spread over several client
+processes (at most 1,000 per process), and gunicorn's ``--worker-connections`` is
+raised to the client count + 100 (each open websocket holds one of the
+worker's connection slots). The benchmark raises its own
+``RLIMIT_NOFILE`` soft limit (up to the hard limit) before starting anything,
+so the worker and the client processes inherit room for every socket. Per
+broadcast the driver arms every pool of the server, POSTs ``/emit/<seq>``
+itself (the answer carries the server's ``t0``), then collects from each
+pool; the figure is the last receipt over all pools minus ``t0``. Ours and
+bare alternate (order reversed every other broadcast); p50 and p90 over the
+broadcasts; server RSS per connected client from the same setup.
+
+Goal (issue 16 #9): fan-out to 1,000 clients p50 <= 1.05x bare.
 """
 from __future__ import annotations
 
@@ -43,8 +58,12 @@ from typing import Any, Dict, List, Optional
 
 import gevent
 
-from benchmarks._harness import row, scenario_main
-from benchmarks._procs import Server, gunicorn, pid_running, rss_bytes, ws_clients
+from benchmarks._harness import ScenarioSkipped, row, scenario_main
+from benchmarks._procs import Server, gunicorn, http_json, pid_running, rss_bytes, ws_clients
+
+#: clients per client process in the fan-out-at-scale rows
+PER_PROCESS = 1000
+FANOUT_GOAL = "issue 16 #9: fan-out to 1,000 clients <= 1.05x bare Flask-SocketIO (p50)"
 
 APP = "benchmarks.apps.socket_app:create_app()"
 VARIANTS = ("ours", "bare")
@@ -130,8 +149,90 @@ def _round(log_dir: Path, clients: int, emits: int, keep_open: int, graceful: fl
     return out
 
 
+def raise_nofile(needed: int) -> int:
+    """Raise this process's soft RLIMIT_NOFILE to ``needed`` (children
+    inherit it); ScenarioSkipped when the hard limit is lower."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise ScenarioSkipped(f"needs {needed:,} open files per process but the hard RLIMIT_NOFILE is "
+                                  f"{hard:,}; raise it (ulimit -Hn / limits.conf) to run this row")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _fanout_once(server: Server, pools: List[Any], seq: int, limit: float) -> float:
+    """One broadcast to every pool of ``server``: seconds from the server's
+    ``t0`` to the last receipt over all pools."""
+    for pool in pools:
+        pool.ask(f"arm {seq}", timeout=20)
+    t0 = float(http_json(server.port, "POST", f"/emit/{seq}", timeout=limit)["t0"])
+    results = [pool.ask(f"collect {seq} {limit:g}", timeout=limit + 20) for pool in pools]
+    received, expected = sum(r["received"] for r in results), sum(r["expected"] for r in results)
+    if received != expected:
+        raise RuntimeError(f"broadcast {seq} on :{server.port} reached {received} of {expected} clients "
+                           f"within {limit:g} s")
+    return max(r["last"] for r in results) - t0
+
+
+def fanout_rows(clients: int, emits: int, log_dir: Path, goal: bool) -> List[Dict[str, Any]]:
+    """Broadcast fan-out to ``clients`` websocket clients (several client
+    processes per server), ours vs bare side by side; p50/p90 rows and RSS
+    per client."""
+    limit = raise_nofile(clients + 1024)
+    processes = -(-clients // PER_PROCESS)
+    sizes = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    connect_limit = 60 + clients * 0.05
+    latency: Dict[str, List[float]] = {v: [] for v in VARIANTS}
+    with ExitStack() as stack:
+        servers = {  # room in gunicorn's connection pool for every websocket and the /emit requests
+            v: stack.enter_context(gunicorn(APP, log_dir=log_dir, graceful_timeout=3,
+                                            env={"BARE": "1"} if v == "bare" else None,
+                                            worker_connections=clients + 100))
+            for v in VARIANTS
+        }
+        gevent.sleep(0.3)
+        idle = {v: rss_bytes(s.worker_pid) for v, s in servers.items()}
+        pools: Dict[str, List[Any]] = {v: [] for v in VARIANTS}
+        for v, server in servers.items():
+            for i, size in enumerate(sizes):
+                pools[v].append(stack.enter_context(ws_clients(
+                    server.url, size, log_dir=log_dir, timeout=connect_limit, tag=f"-{clients}-{i}",
+                    max_seconds=connect_limit + 120 + emits * 30, concurrency=50)))
+        seq = 0
+        for _ in range(2):  # warm-up broadcasts, not recorded
+            for v in VARIANTS:
+                seq += 1
+                _fanout_once(servers[v], pools[v], seq, limit=30)
+        gevent.sleep(0.3)
+        loaded = {v: rss_bytes(s.worker_pid) for v, s in servers.items()}
+        for i in range(emits):
+            for v in (VARIANTS if i % 2 == 0 else VARIANTS[::-1]):
+                seq += 1
+                latency[v].append(_fanout_once(servers[v], pools[v], seq, limit=30) * 1e3)
+    where = (f"gunicorn GeventWebSocketWorker -w 1; clients in {processes} process(es) per server; "
+             f"{emits} broadcasts; RLIMIT_NOFILE {limit:,}")
+    p50 = {v: _percentile(latency[v], 50) for v in VARIANTS}
+    ratios = [o / b for o, b in zip(latency["ours"], latency["bare"]) if b]
+    spread = (min(ratios), max(ratios)) if ratios else None
+    goal_args: Dict[str, Any] = {"goal": FANOUT_GOAL, "goal_max": 1.05} if goal else {}
+    return [
+        row(f"Socket.IO broadcast to {clients:,} clients: emit to last receipt, p50", p50["ours"], BARE,
+            p50["bare"], "ms", emits, note=where + "; spread = per-pair ratios of consecutive broadcasts",
+            spread=spread, **goal_args),
+        row(f"Socket.IO broadcast to {clients:,} clients: emit to last receipt, p90",
+            _percentile(latency["ours"], 90), BARE, _percentile(latency["bare"], 90), "ms", emits, note=where),
+        row(f"server RSS per connected websocket client ({clients:,} clients)",
+            (loaded["ours"] - idle["ours"]) / clients / 1024, BARE,
+            (loaded["bare"] - idle["bare"]) / clients / 1024, "KiB", 1),
+    ]
+
+
 def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
-        emits: Optional[int] = None, rounds: Optional[int] = None) -> List[Dict[str, Any]]:
+        emits: Optional[int] = None, rounds: Optional[int] = None,
+        scale: Optional[List[int]] = None) -> List[Dict[str, Any]]:
     """Rows for fan-out (p50/p90), SIGTERM-to-exit and RSS per client.
 
     ``rounds`` (server restarts) defaults to min(repeats, 3): a bare round
@@ -174,6 +275,11 @@ def run(repeats: int = 5, quick: bool = False, clients: Optional[int] = None,
     ]
     if any(res["tracebacks"]["ours"] for res in results):
         rows[2]["note"] += "; a traceback appeared in our server log"
+    sizes = scale if scale is not None else ([] if quick else [1000, 5000])
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        for n in sizes:
+            rows += fanout_rows(n, emits=max(5, repeats) * 2 if n <= 1000 else max(5, repeats), log_dir=Path(tmp),
+                                goal=n == 1000)
     return rows
 
 

@@ -41,9 +41,9 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from benchmarks._harness import ScenarioSkipped, fmt
+from benchmarks._harness import ScenarioSkipped, fmt, fmt_spread, judge
 
 REPO = Path(__file__).resolve().parent.parent
 REPRODUCE = "pip install -e '.[dev]' && python -m benchmarks"
@@ -54,20 +54,33 @@ class Scenario:
     name: str
     module: str
     what: str
+    #: seconds the module may run (None: :data:`TIMEOUT`); the big ones get more
+    timeout: Optional[float] = None
 
 
 SCENARIOS = (
+    Scenario("bus", "benchmarks.bench_bus",
+             "module-level bus.emit in a request, socket handlers, a service greenlet, outside a runtime; "
+             "runtime.bus.emit (vs SPECTER and a plain loop)"),
+    Scenario("boot", "benchmarks.bench_boot",
+             "boot + shutdown through boot() at 1k/10k/50k services vs SPECTER, growth law, shutdown vs "
+             "batched killall", timeout=1800.0),
     Scenario("core", "benchmarks.bench_core",
-             "bus emit with 1/3/10 listeners; start/stop of 1000 services and live greenlets after stop"),
+             "EventBus emit with 1/3/10 listeners; start/stop of 1000 services and live greenlets after stop"),
     Scenario("queue", "benchmarks.bench_queue",
              "QueueService throughput (4 workers), enqueue-to-handle latency p50/p99, drain accounting"),
+    Scenario("events", "benchmarks.bench_events",
+             "inbound Socket.IO event CPU through a Handler vs bare Flask-SocketIO (small and 200 KB)"),
     Scenario("http", "benchmarks.bench_http",
              "JSON POST through a Controller route vs a bare Flask view (in-process WSGI; pywsgi on loopback)"),
     Scenario("socketio", "benchmarks.bench_socketio",
-             "Socket.IO fan-out to 200 clients, SIGTERM with 100 open websockets, RSS per client (gunicorn)"),
+             "Socket.IO fan-out to 200, 1,000 and 5,000 clients, SIGTERM with 100 open websockets, RSS per client "
+             "(gunicorn)", timeout=1800.0),
     Scenario("project", "benchmarks.bench_project",
-             "boot + shutdown of a generated 50-app project vs importing its modules"),
-    Scenario("memory", "benchmarks.bench_memory", "memory per idle Service and QueueService (10,000 started)"),
+             "boot + shutdown of a generated 50-app project with 50 controllers / 100 routes vs importing its "
+             "modules"),
+    Scenario("memory", "benchmarks.bench_memory",
+             "memory per idle Service and QueueService (10,000 started); idle QueueService wake-ups"),
     Scenario("redis", "benchmarks.bench_redis", "cross-process latency and a durable queue over Redis"),
     Scenario("login", "benchmarks.bench_login",
              "blog example: failed login time, unknown username vs wrong password (same scrypt work)"),
@@ -81,6 +94,8 @@ VERSIONS = ("gevent", "greenlet", "flask", "werkzeug", "flask-socketio", "python
             "gunicorn", "gevent-websocket", "specter-runtime", "specter-spoc")
 
 ROW_KEYS = ("scenario", "ours", "baseline", "baseline_value", "ratio", "unit", "repeats", "note")
+#: keys a row may add: the goal's text and bound, the per-repeat ratio spread
+GOAL_KEYS = ("goal", "goal_max", "goal_of", "spread")
 
 
 def scenario(name: str) -> Scenario:
@@ -181,8 +196,16 @@ def normalize_rows(raw_rows: Any, *, repeats: int) -> List[Dict[str, Any]]:
         r["ratio"] = _ratio(r.get("ours"), r.get("baseline_value"))
         r["better"] = r.get("better") or ("higher" if str(r["unit"]).endswith("/s") else "lower")
         r["verdict"] = verdict(r["ratio"], r["better"])
+        r["status"] = judge(r["ratio"], _number(r.get("goal_max")), _spread(r.get("spread")), r.get("ours"),
+                            str(r.get("goal_of") or "ratio")) if r.get("goal") else ""
         out.append(r)
     return out
+
+
+def _spread(value: Any) -> Optional[Tuple[float, float]]:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_number(v) is not None for v in value):
+        return float(value[0]), float(value[1])
+    return None
 
 
 def verdict(ratio: Optional[float], better: str = "lower", tolerance: float = 0.05) -> str:
@@ -200,7 +223,7 @@ def _status_row(result: Dict[str, Any]) -> Dict[str, Any]:
              "failed": "FAILED", "timeout": "STOPPED: time limit"}[result["status"]]
     return {"scenario": f"{result['name']}: {label}", "ours": None, "baseline": "n/a", "baseline_value": None,
             "ratio": None, "unit": "", "repeats": 0, "note": result.get("reason", ""), "better": "lower",
-            "verdict": ""}
+            "verdict": "", "status": ""}
 
 
 # ------------------------------------------------------------- execution
@@ -308,7 +331,7 @@ def collect_module(name: str, *, repeats: int = 5, quick: bool = False, isolate:
     if isolate:
         if options:
             raise ValueError("options= needs isolate=False (they are passed to run() in this process)")
-        limit = timeout if timeout is not None else (QUICK_TIMEOUT if quick else TIMEOUT)
+        limit = timeout if timeout is not None else (QUICK_TIMEOUT if quick else (sc.timeout or TIMEOUT))
         result = _run_isolated(sc, repeats, quick, limit)
     else:
         result = _run_here(sc, repeats, quick, options)
@@ -375,7 +398,9 @@ def _header_lines(machine: Dict[str, Any]) -> List[str]:
     return [
         f"date: {machine['date']} (commit {machine['commit']})",
         f"machine: {machine['cores']} cores ({machine['usable_cores']} usable), {machine['cpu']}, "
-        f"{machine['platform']}" + (f", load average at start {load[0]}" if load else ""),
+        f"{machine['platform']}" + (f", load average at start {load[0]}" if load else "")
+        + (f", at end {machine['load_average_end'][0]}" if machine.get("load_average_end") else "")
+        + (f", run took {machine['run_minutes']:.1f} min" if machine.get("run_minutes") else ""),
         f"python {machine['python']}; {versions}",
         f"reproduce: {REPRODUCE}",
     ]
@@ -388,16 +413,22 @@ def all_rows(results: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def render_text(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> str:
     """The terminal table: one row per scenario, notes indented below."""
     lines = _header_lines(machine)
-    lines.append("figures are medians of n repeats; ratio = ours / baseline (lower is better unless the unit "
-                 "is a rate)")
-    head = f"{'suite':9} {'scenario':72} {'ours':>9} {'baseline':>9} {'ratio':>6} {'n':>3}  {'unit':11} vs"
+    lines.append("figures are medians of n interleaved repeats; ratio = ours / baseline (lower is better unless "
+                 "the unit is a rate); spread = min-max of the per-repeat ratios")
+    head = (f"{'suite':9} {'scenario':72} {'ours':>9} {'baseline':>9} {'ratio':>6} {'spread':>13} {'n':>3}  "
+            f"{'unit':11} vs")
     lines += ["", head, "-" * len(head)]
     for r in all_rows(results):
         lines.append(f"{r['suite']:9} {str(r['scenario'])[:72]:72} {fmt(r['ours']):>9} "
-                     f"{fmt(r['baseline_value']):>9} {fmt(r['ratio']):>6} {r['repeats'] or '':>3}  "
-                     f"{str(r['unit'])[:11]:11} {r['baseline']}" + (f"  [{r['verdict']}]" if r["verdict"] else ""))
+                     f"{fmt(r['baseline_value']):>9} {fmt(r['ratio']):>6} {fmt_spread(r.get('spread')):>13} "
+                     f"{r['repeats'] or '':>3}  {str(r['unit'])[:11]:11} {r['baseline']}"
+                     + (f"  [{r['verdict']}]" if r["verdict"] else ""))
+        if r.get("goal"):
+            lines.append(f"{'':10}  goal {r['goal']}: {r.get('status') or 'n/a'}")
         if r.get("note"):
             lines.append(f"{'':10}  note: {r['note']}")
+    if any(r.get("goal") for r in all_rows(results)):
+        lines += ["", "goals: " + goal_counts(results)]
     return "\n".join(lines)
 
 
@@ -405,16 +436,27 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def goal_counts(results: Sequence[Dict[str, Any]]) -> str:
+    """``"3 PASS, 20 FAIL, 1 spread too wide to judge"`` over the rows with a goal."""
+    goals = [r for r in all_rows(results) if r.get("goal")]
+    counts = {k: sum(1 for r in goals if r.get("status") == k) for k in ("PASS", "FAIL", "spread too wide to judge")}
+    text = ", ".join(f"{n} {k}" for k, n in counts.items())
+    missing = len(goals) - sum(counts.values())
+    return text + (f", {missing} without a figure" if missing else "")
+
+
 def render_markdown(machine: Dict[str, Any], results: Sequence[Dict[str, Any]]) -> str:
     """The Markdown table (for docs), with the machine and the command."""
     out = ["- " + line for line in _header_lines(machine)]
-    out += ["", "| Suite | Scenario | Ours | Baseline | Baseline figure | Ours / baseline | vs baseline | n | Unit "
-                "| Notes |",
-            "| --- | --- | ---: | --- | ---: | ---: | --- | ---: | --- | --- |"]
+    out += ["", "| Suite | Scenario | Ours | Baseline | Baseline figure | Ours / baseline | Spread | Goal | Result "
+                "| n | Unit | Notes |",
+            "| --- | --- | ---: | --- | ---: | ---: | --- | --- | --- | ---: | --- | --- |"]
     for r in all_rows(results):
         out.append("| " + " | ".join(_cell(c) for c in (
             r["suite"], r["scenario"], fmt(r["ours"]), r["baseline"], fmt(r["baseline_value"]), fmt(r["ratio"]),
-            r["verdict"], r["repeats"] or "", r["unit"], r.get("note", ""))) + " |")
+            fmt_spread(r.get("spread")), r.get("goal", ""), r.get("status") or r["verdict"], r["repeats"] or "",
+            r["unit"], r.get("note", ""))) + " |")
+    out += ["", f"Goals: {goal_counts(results)}."]
     return "\n".join(out) + "\n"
 
 
@@ -431,7 +473,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", metavar="PATH", help="also write the Markdown table")
     parser.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run")
     parser.add_argument("--timeout", type=float, default=None,
-                        help=f"seconds per scenario module (default {TIMEOUT:.0f}, {QUICK_TIMEOUT:.0f} quick)")
+                        help=f"seconds per scenario module (default {TIMEOUT:.0f}, boot and socketio 1800; "
+                             f"{QUICK_TIMEOUT:.0f} quick)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     return parser
@@ -459,6 +502,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown:
         _parser().error(f"unknown scenario(s) {unknown}; choose from {sorted(known)}")
     machine = machine_info()
+    started = time.monotonic()
     results = []
     for name in names:
         print(f"[{name}] running ({scenario(name).what}) ...", file=sys.stderr, flush=True)
@@ -468,6 +512,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if result.get("log") and result["status"] in ("failed", "timeout"):
             print(result["log"], file=sys.stderr)
         results.append(result)
+    if hasattr(os, "getloadavg"):
+        machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    machine["run_minutes"] = (time.monotonic() - started) / 60
     print(render_text(machine, results))
     if args.markdown:
         Path(args.markdown).write_text(render_markdown(machine, results))

@@ -73,3 +73,87 @@ def test_case_rows_are_compared_with_their_baseline_case() -> None:
 def test_a_run_that_returns_garbage_is_refused() -> None:
     with pytest.raises(TypeError, match="list of row dicts"):
         runner.normalize_rows({"not": "a list"}, repeats=1)
+
+
+@pytest.mark.parametrize("ratio, goal_max, spread, expected", [
+    (0.9, 1.0, (0.85, 0.95), "PASS"),
+    (1.2, 1.0, (1.1, 1.3), "FAIL"),
+    (1.0, 1.05, (1.0, 1.0), "PASS"),
+    # the per-round ratios straddle the goal and vary by 60 % of the median: no verdict
+    (1.0, 1.05, (0.7, 1.3), "spread too wide to judge"),
+    # wide, but every round is above the goal: still a clear FAIL
+    (2.0, 1.05, (1.5, 2.8), "FAIL"),
+    (None, 1.0, None, ""),
+])
+def test_a_goal_is_judged_from_the_ratio_and_the_spread(ratio, goal_max, spread, expected) -> None:
+    from benchmarks._harness import judge
+
+    assert judge(ratio, goal_max, spread) == expected
+
+
+def test_a_goal_on_our_own_figure_ignores_the_ratio() -> None:
+    from benchmarks._harness import judge
+
+    assert judge(0.1, 0.0, None, value=2.0, goal_of="ours") == "FAIL"
+    assert judge(None, 0.0, None, value=0.0, goal_of="ours") == "PASS"
+
+
+def test_paired_rows_carry_the_per_round_ratio_spread() -> None:
+    from benchmarks._harness import paired_row
+
+    r = paired_row("x", [2.0, 3.0, 4.0], "base", [1.0, 2.0, 2.0], "ms", scale=1e3, goal="g", goal_max=2.5)
+    assert r["ours"] == 3000.0 and r["baseline_value"] == 2000.0 and r["repeats"] == 3
+    assert r["spread"] == [1.5, 2.0]
+    [normalised] = runner.normalize_rows([r], repeats=3)
+    assert normalised["ratio"] == 1.5 and normalised["status"] == "PASS"
+    [straddling] = runner.normalize_rows([dict(r, goal_max=1.6)], repeats=3)
+    assert straddling["status"] == "spread too wide to judge"
+    with pytest.raises(ValueError, match="as many ours as baseline"):
+        paired_row("x", [1.0], "base", [1.0, 2.0], "ms")
+
+
+@pytest.mark.e2e
+def test_quick_suite_of_the_issue_16_rows_gives_a_verdict_for_every_goal(tmp_path) -> None:
+    """``python -m benchmarks --quick`` on the in-process issue-16 scenarios
+    (bus proxy per context, boot/shutdown at scale, inbound events): every
+    row with a goal gets PASS, FAIL or 'spread too wide to judge', and the
+    rows the issue asks for are there."""
+    import json
+    import subprocess
+    import time
+
+    out = tmp_path / "quick.json"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "bus", "boot", "events",
+                           "--json", str(out), "--timeout", "120"], cwd=_REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert [r["status"] for r in result["results"]] == ["ok", "ok", "ok"], [
+        (r["name"], r.get("reason")) for r in result["results"]]
+    rows = [row for r in result["results"] for row in r["rows"]]
+    goals = [row for row in rows if row.get("goal")]
+    assert goals and all(row["status"] in ("PASS", "FAIL", "spread too wide to judge") for row in goals), [
+        (row["scenario"], row["status"]) for row in goals]
+    names = {row["scenario"] for row in rows}
+    for context in ("inside a Flask request (view)", "in a socket handler (Handler event method)",
+                    "in a socket handler (@socketio.on function)", "in a service greenlet",
+                    "outside any runtime (none booted)"):
+        for n in (0, 3):
+            assert f"`bus.emit` proxy {context}, {n} listeners" in names
+    assert any(name.startswith("boot growth") for name in names)
+    [teardown] = [row for row in rows if row["scenario"].startswith("runtime.shutdown() of")]
+    assert teardown["baseline"].startswith("gevent.killall") and teardown["spread"]
+    assert {row["scenario"] for row in rows if row["scenario"].startswith("inbound socket event")} == {
+        "inbound socket event, small payload, Handler on a booted app",
+        "inbound socket event, 200 KB payload, Handler on a booted app"}
+    assert "goals:" in done.stdout and "spread" in done.stdout
+    assert time.monotonic() - started < 60, "the quick issue-16 rows should stay a smoke test (< 20 s on a quiet machine)"
+
+
+def test_a_per_second_count_that_should_be_low_is_not_read_as_a_rate() -> None:
+    from benchmarks._harness import row
+
+    [r] = runner.normalize_rows([row("wake-ups", 0.0, "specter", 2.0, "wake-ups/s", 1, better="lower",
+                                     goal="none when idle", goal_max=0.0, goal_of="ours")], repeats=1)
+    assert r["better"] == "lower" and r["verdict"] == "ahead" and r["status"] == "PASS"
