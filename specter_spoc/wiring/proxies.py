@@ -31,9 +31,21 @@ class BusProxy:
         return current_scope().bus.once(event, callback)
 
     def emit(self, event: str, data: object = None) -> None:
-        # hot path: current_scope() inlined (a request, a service greenlet
-        # and a one-runtime process all resolve without a function call)
-        (_current.get() or _DIRECTORY.fallback or _outside()).bus.emit(event, data)
+        # The hot path of ported SPECTER code, so one frame: current_scope()
+        # is inlined (a request, a service greenlet and a one-runtime process
+        # resolve without a call), an event nobody listens to returns at once,
+        # and the listener loop runs here; taps and errors go through the bus.
+        bus = (_current.get() or _DIRECTORY.fallback or _outside()).bus
+        listeners = bus._listeners.get(event)
+        if bus._taps:
+            bus.emit(event, data)
+            return
+        if listeners:
+            for callback in listeners:
+                try:
+                    callback(data)
+                except Exception:
+                    bus._listener_failed(callback, event)
 
     def clear(self, event: Optional[str] = None) -> None:
         current_scope().bus.clear(event)
