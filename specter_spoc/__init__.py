@@ -106,8 +106,9 @@ _EXPORTS = {
 }
 _ALIASES = {"SPECTERRegistry": "Registry"}
 
-#: the SPECTER release whose documented behaviour this package keeps
 SPECTER_COMPAT = "0.1.2"
+"""The SPECTER release whose documented behaviour this package keeps (the
+compatibility tests pin against it)."""
 
 
 def _version() -> str:
@@ -119,6 +120,9 @@ def _version() -> str:
 
 
 __version__ = _version()
+"""The installed distribution's version (``0.0.0+unknown`` in a source
+checkout that was never installed), read from the package metadata so it
+has one source: setup.cfg."""
 
 #: the public API, literal for type checkers; a test checks it equals _EXPORTS
 __all__ = [

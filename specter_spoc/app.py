@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Dict, Iterable, List, Optional
+import os
+import socket
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union, cast
 
 import gevent
 from gevent.event import Event
@@ -25,13 +28,24 @@ from .lifecycle.service import Service
 from .lifecycle.teardown import triggers
 from .runtime import EXTENSION_KEY, BootError, Runtime
 from .console import ConsoleConfigError, console_settings_from_config
+from .typing import SocketIOLike
 from .web.controller import Controller
+from .web.handler import Handler
 from .web.ingress import socket_limits
 from .web.security import GENERATE_KEY_HINT, secret_key_problem
 
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .project.project import Project
+
+ProjectSource = Union[str, "os.PathLike[str]", ModuleType, "Project"]
+"""What ``project=`` accepts: a project directory, a settings module (or its
+path), or an already loaded :class:`~specter_spoc.project.Project`."""
+
 __all__ = ["boot", "create_app", "serve", "DEFAULT_MAX_CONTENT_LENGTH", "DEFAULT_SOCKET_MAX_PAYLOAD"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
 
 #: request body limit (Flask MAX_CONTENT_LENGTH) when the settings give none
 DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024
@@ -39,9 +53,9 @@ DEFAULT_MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 DEFAULT_SOCKET_MAX_PAYLOAD = 1 * 1024 * 1024
 
 
-def boot(app: Any, socketio: Any, *, services: Optional[Iterable[Service]] = None,
-         handlers: Optional[Iterable[Any]] = None, controllers: Optional[Iterable[Controller]] = None,
-         project: Any = None, mode: Optional[str] = None, layout: Any = None, echo: bool = False,
+def boot(app: Flask, socketio: Optional[SocketIOLike], *, services: Optional[Iterable[Service]] = None,
+         handlers: Optional[Iterable[Handler]] = None, controllers: Optional[Iterable[Controller]] = None,
+         project: Optional[ProjectSource] = None, mode: Optional[str] = None, layout: Any = None, echo: bool = False,
          shutdown_timeout: Optional[float] = None, start_timeout: Optional[float] = None,
          health_endpoint: Optional[str] = None, install_signals: Optional[bool] = None) -> Runtime:
     """Build and boot the runtime of ``app`` (call it from the app factory).
@@ -89,7 +103,7 @@ def _glue_options(layout: Any, echo: bool) -> Dict[str, Any]:
     return options
 
 
-def _warn_dev_server_mismatch(app: Any, socketio: Any) -> None:
+def _warn_dev_server_mismatch(app: Flask, socketio: Optional[SocketIOLike]) -> None:
     """``flask run`` serves on Werkzeug's threaded server; an app booted in
     gevent mode there half-works (polling connects, acks never come)."""
     try:
@@ -102,8 +116,8 @@ def _warn_dev_server_mismatch(app: Any, socketio: Any) -> None:
 
 
 # ---------------------------------------------------------------- app factory
-def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optional[Dict[str, Any]] = None,
-               **socketio_options: Any) -> Any:
+def create_app(project: Optional[ProjectSource] = None, *, mode: Optional[str] = None,
+               config: Optional[Dict[str, Any]] = None, **socketio_options: Any) -> Flask:
     """Build, configure and boot the Flask app of a SPOC-style project.
 
     Configuration comes from the project (environment > .env > settings.py >
@@ -127,12 +141,12 @@ def create_app(project: Any = None, *, mode: Optional[str] = None, config: Optio
     ``app.extensions["socketio"]`` the SocketIO. A project loaded here is
     closed (its sys.path entries and modules removed) after shutdown.
     """
-    from .project.loader import load_project
+    from .project.loader import Source, load_project
 
     loaded_here = not hasattr(project, "installed_apps")
     # a key given in code counts for the project's own production check too
     env = {"SECRET_KEY": str(config["SECRET_KEY"])} if config and config.get("SECRET_KEY") else None
-    proj = load_project(project, mode=mode, env=env) if loaded_here else project
+    proj = load_project(cast(Source, project), mode=mode, env=env) if loaded_here else cast("Project", project)
     try:
         app = _configured_app(proj, config, socketio_options)
     except BaseException:
@@ -153,7 +167,7 @@ def _project_config(proj: Any) -> Dict[str, Any]:
     return {key: getattr(settings, key) for key in dir(settings) if key.isupper()}
 
 
-def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_options: Dict[str, Any]) -> Any:
+def _configured_app(proj: Project, config: Optional[Dict[str, Any]], socketio_options: Dict[str, Any]) -> Flask:
     from flask import Flask
     from flask_socketio import SocketIO
     from werkzeug.exceptions import HTTPException
@@ -167,7 +181,7 @@ def _configured_app(proj: Any, config: Optional[Dict[str, Any]], socketio_option
     app.config["SPOC_MODE"] = proj.mode
     # DEBUG from settings.py/config wins over spoc.toml's [spoc] debug
     explicit = hasattr(settings, "DEBUG") or "DEBUG" in (config or {})
-    wants_debug = app.config.get("DEBUG") if explicit else getattr(proj, "debug", False)
+    wants_debug = app.config.get("DEBUG") if explicit else proj.debug
     app.debug = bool(wants_debug) and proj.mode != "production"  # never debug pages in production
     app.register_error_handler(HTTPException, _http_error_as_json)
     if proj.mode == "production":
@@ -243,8 +257,8 @@ def _http_error_as_json(exc: Any) -> Any:
 
 
 # ---------------------------------------------------------------- serving
-def serve(app: Any, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Any] = None,
-          listener: Optional[Any] = None, log: Optional[Any] = None) -> None:
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, *, ready: Optional[Event] = None,
+          listener: Optional[socket.socket] = None, log: Optional[logging.Logger] = None) -> None:
     """Serve a booted app on gevent's WSGI server (websockets through
     simple-websocket, or gevent-websocket when installed) until SIGTERM or
     SIGINT, then shut the runtime down (clients get the final event) and

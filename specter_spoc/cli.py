@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
     from .project.project import Project
+    from .runtime import Runtime
 
 #: environment variable naming the default project folder
 PROJECT_ENV = "SPECTER_SPOC_PROJECT"
@@ -201,7 +202,7 @@ def shared_options(fn: F, *, on_group: bool = False) -> F:
     return fn
 
 
-pass_session = click.make_pass_decorator(Session, ensure=True)
+pass_session: Callable[[Callable[..., Any]], Callable[..., Any]] = click.make_pass_decorator(Session, ensure=True)
 
 
 @contextmanager
@@ -353,7 +354,7 @@ def routes_command(session: Session, as_json: bool) -> None:
         routes = [{"rule": rule.rule, "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
                    "endpoint": rule.endpoint} for rule in app.url_map.iter_rules()]
         routes.sort(key=lambda r: (r["rule"], r["methods"]))
-        events = _socket_events(app.extensions["specter_spoc"], app)
+        events = _socket_events(app.extensions.get("specter_spoc"), app)
     if as_json:
         _emit_json({"routes": routes, "events": events})
         return
@@ -366,12 +367,11 @@ def routes_command(session: Session, as_json: bool) -> None:
                    f"subscribers={event['subscribers']}")
 
 
-def _socket_events(runtime: Any, app: "Flask") -> List[Dict[str, Any]]:
+def _socket_events(runtime: Optional[Runtime], app: "Flask") -> List[Dict[str, Any]]:
     events: List[Dict[str, Any]] = []
-    ingress = getattr(runtime, "socket_ingress", None)
     seen = set()
-    if ingress is not None and callable(getattr(ingress, "events", None)):
-        for name, count in sorted(ingress.events().items()):
+    if runtime is not None:
+        for name, count in sorted(runtime.socket_ingress.events().items()):
             events.append({"event": name, "namespace": "/", "subscribers": count})
             seen.add(("/", name))
     socketio = app.extensions.get("socketio")
@@ -548,7 +548,7 @@ def _flask_group() -> click.Group:
     return flask_group
 
 
-flask_group = _flask_group()
+flask_group: click.Group = _flask_group()
 
 
 def add_commands(*commands: click.Command) -> None:

@@ -24,28 +24,37 @@ from __future__ import annotations
 import logging
 import time
 from types import MappingProxyType
-from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 
 import gevent
 from gevent import Greenlet, getcurrent
 from gevent.event import Event
 
 from ._masking import install_log_masking
-from .lifecycle.owner import Owner, format_exc, kill_and_join
+from .lifecycle.owner import Owner, format_exc, kill_and_join, label_of, set_label
 from .lifecycle.service import Service
 from .lifecycle.teardown import PRELOAD_MESSAGE, gunicorn_role, triggers
 from .web.conflicts import RouteIndex, event_conflicts
 from .web.connections import ConnectionTracker
 from .web.controller import Controller
-from .web.handler import INGRESS_KEY
+from .web.handler import INGRESS_KEY, Handler
 from .web.ingress import SocketIngress
 from .web import socketio as sio
 from .wiring import signals
+from .typing import AnyGreenlet, Cleanup, SocketIOLike
+from .wiring.bus import EventBus
+from .wiring.registry import Registry
 from .wiring.scope import Scope, attach_scope, booted_scopes, detach_scope, peek_scope, set_context_probe
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .project.project import Project
+    from .project.config import Settings
 
 __all__ = ["Runtime", "ServiceManager", "BootError", "EXTENSION_KEY", "SHUTDOWN_EVENT"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
 
 R = TypeVar("R")
 
@@ -92,9 +101,9 @@ class Runtime:
     #: seconds one service's ``on_start`` may take unless it sets ``start_timeout``
     start_timeout: float = 30.0
 
-    def __init__(self, app: Any = None, socketio: Any = None, *, name: Optional[str] = None,
+    def __init__(self, app: Optional[Flask] = None, socketio: Optional[SocketIOLike] = None, *, name: Optional[str] = None,
                  shutdown_timeout: Optional[float] = None, start_timeout: Optional[float] = None) -> None:
-        self.name = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
+        self.name: str = name or (f"runtime:{app.import_name}" if app is not None else "runtime")
         if app is not None and EXTENSION_KEY in app.extensions:
             raise BootError(f"Flask app {app.import_name!r} already has a runtime "
                             f"(app.extensions[{EXTENSION_KEY!r}]); boot() each app once.")
@@ -109,30 +118,30 @@ class Runtime:
         self._ingress = SocketIngress(scope=self._scope, gate=self._socket_gate, debug=self._debug)
         self._services: List[Service] = []
         self._by_name: Dict[str, Service] = {}
-        self._handlers: List[Any] = []
+        self._handlers: List[Handler] = []
         self._started: List[Service] = []
-        self._live_handlers: List[Any] = []
+        self._live_handlers: List[Handler] = []
         self._state = _IDLE
         self._draining = False
         self._shutdown_done: Optional[Event] = None
         self._install_signals: Optional[bool] = None
         self._escalations: List[str] = []
         self._connections: Optional[ConnectionTracker] = None
-        self._wrapped_wsgi: Any = None
+        self._wrapped_wsgi: Optional[Callable[..., Any]] = None
         self._routes = RouteIndex()
         self._rules_indexed = 0
         #: the SPOC-style project booted with this runtime, if any
-        self.project: Any = None
+        self.project: Optional[Project] = None
         if app is not None:
             app.extensions[EXTENSION_KEY] = self
 
     # ------------------------------------------------------------ properties
     @property
-    def app(self) -> Any:
+    def app(self) -> Optional[Flask]:
         return self._app
 
     @property
-    def socketio(self) -> Any:
+    def socketio(self) -> Optional[SocketIOLike]:
         return self._socketio
 
     @property
@@ -163,11 +172,11 @@ class Runtime:
         self._draining = bool(value)
 
     @property
-    def bus(self) -> Any:
+    def bus(self) -> EventBus:
         return self._scope.bus
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> Registry:
         return self._scope.registry
 
     @property
@@ -185,7 +194,7 @@ class Runtime:
         return self.project.mode if self.project is not None else None
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Optional[Settings]:
         """The project's settings (secrets masked in its repr), or None."""
         return self.project.settings if self.project is not None else None
 
@@ -209,7 +218,7 @@ class Runtime:
 
     # ----------------------------------------------------- owner (SPECTER's
     # ServiceManager is a Service; these keep its owner surface)
-    def add_cleanup(self, fn: Callable[[], Any]) -> "Runtime":
+    def add_cleanup(self, fn: Cleanup) -> "Runtime":
         """Run ``fn()`` at the very end of shutdown (LIFO)."""
         if not callable(fn):
             raise TypeError(f"Runtime {self.name!r}: add_cleanup() needs a callable, got {fn!r}.")
@@ -246,17 +255,17 @@ class Runtime:
 
     def _adopt_task(self, task: Any) -> None:
         if isinstance(task, Greenlet):
-            task.spoc_label = f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120]
+            set_label(task, f"{self.name}:engineio:{getattr(task, '_run', task)!r}"[:120])
             self._life.adopt_greenlet(task)
 
     def spawn(self, callback: Callable[..., Any], *args: Any, label: Optional[str] = None,
-              **kwargs: Any) -> Greenlet:
+              **kwargs: Any) -> AnyGreenlet:
         """Run ``callback`` in a greenlet owned by the runtime (killed and
         joined at shutdown, after the services)."""
         if not self.booted and self._state != _BOOTING:
             raise RuntimeError(f"Runtime {self.name!r} is not running: spawn() would start work nobody owns.")
         glet = Greenlet(self._scope.wrap(callback), *args, **kwargs)
-        glet.spoc_label = f"{self.name}:{label or getattr(callback, '__name__', 'task')}"
+        set_label(glet, f"{self.name}:{label or getattr(callback, '__name__', 'task')}")
         self._life.adopt_greenlet(glet).start()
         return glet
 
@@ -308,7 +317,7 @@ class Runtime:
                 controller.build_handler(self._socketio)
         return self.register_service(controller)
 
-    def register_handler(self, handler: Any) -> "Runtime":
+    def register_handler(self, handler: Handler) -> "Runtime":
         """Add a socket Handler (anything with setup(socketio)/teardown())."""
         if not callable(getattr(handler, "setup", None)) or not callable(getattr(handler, "teardown", None)):
             raise TypeError(f"register_handler() needs a Handler (with setup()/teardown()), "
@@ -333,8 +342,8 @@ class Runtime:
         self._rules_indexed = len(rules)
         prefix = (router.url_prefix or "").rstrip("/")
         for _, spec in router.specs():
-            rule = prefix + spec.rule if prefix else spec.rule or "/"
-            conflicts = self._routes.add(controller.name, rule, spec.methods)
+            path = prefix + spec.rule if prefix else spec.rule or "/"
+            conflicts = self._routes.add(controller.name, path, spec.methods)
             if conflicts:
                 raise BootError(f"[SPC009] {conflicts[0].describe()}")
 
@@ -426,7 +435,7 @@ class Runtime:
             raise BootError(what) from exc
         self._started.append(service)
 
-    def _setup_handler(self, handler: Any) -> None:
+    def _setup_handler(self, handler: Handler) -> None:
         try:
             handler.setup(self._socketio)
         except BaseException as exc:  # noqa: B036
@@ -464,11 +473,12 @@ class Runtime:
         self._wrapped_wsgi = self._app.wsgi_app
         self._connections = ConnectionTracker(self._app.wsgi_app, lambda: self.draining,
                                               socketio_path=path, scope=self._scope)
-        self._app.wsgi_app = self._connections
+        # Flask's documented way to add WSGI middleware (its stubs declare wsgi_app a method)
+        self._app.wsgi_app = self._connections  # type: ignore[method-assign]
 
     def _unwrap_wsgi(self) -> None:
         if self._app is not None and self._connections is not None and self._app.wsgi_app is self._connections:
-            self._app.wsgi_app = self._wrapped_wsgi
+            self._app.wsgi_app = self._wrapped_wsgi  # type: ignore[method-assign, assignment]
         self._connections = None
 
     def _socket_gate(self) -> Optional[str]:
@@ -666,7 +676,7 @@ class Runtime:
         report = {"status": full["status"],
                   "services": {name: {"status": h.get("status"), "restarts": h.get("restarts", 0)}
                                for name, h in full["services"].items()}}
-        skipped = getattr(self.project, "skipped_apps", None)
+        skipped = self.project.skipped_apps if self.project is not None else None
         if skipped:
             report["skipped_apps"] = sorted(skipped)
         return report
@@ -705,7 +715,7 @@ class Runtime:
         """The ownership tree: runtime -> services/controllers -> what they own."""
         adopted = [c.tree() for c in self._life.children() if isinstance(c, Service)]
         return {"name": self.name, "type": "Runtime", "state": self._state, "running": self.booted,
-                "greenlets": sorted(getattr(g, "spoc_label", repr(g)) for g in self._life.live_greenlets()),
+                "greenlets": sorted(label_of(g) for g in self._life.live_greenlets()),
                 "owned": [s.tree() for s in self._services] + adopted}
 
     def get_component(self, type_name: str, name: str) -> Any:
@@ -725,5 +735,6 @@ class Runtime:
         return f"<Runtime {self.name!r} {self._state}>"
 
 
-#: SPECTER's name for the runtime
 ServiceManager = Runtime
+"""SPECTER's name for :class:`Runtime`, kept so code written for SPECTER
+runs unchanged; new code should say ``Runtime``."""

@@ -329,7 +329,8 @@ def _settle() -> None:
 
 
 def _label(glet: Any) -> str:
-    return str(getattr(glet, "spoc_label", None) or repr(glet))
+    from .lifecycle.owner import label_of
+    return label_of(glet)
 
 
 def _cmdline(pid: int) -> str:
@@ -606,8 +607,9 @@ class LiveServer:
     def __init__(self, app: "Flask", server: Any) -> None:
         self.app = app
         self.server = server
-        self.host, self.port = server.address[:2]
-        self.url = f"http://{self.host}:{self.port}"
+        self.host: str = server.address[0]
+        self.port: int = server.address[1]
+        self.url: str = f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
         """Stop accepting, shut the runtime down (clients get the final

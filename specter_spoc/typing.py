@@ -21,18 +21,24 @@ work with ``isinstance`` (which checks only that the members exist).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union
 from typing import runtime_checkable
+
+from typing import TypeAlias  # Python 3.10+
 
 if TYPE_CHECKING:
     from gevent import Greenlet
 
 __all__ = [
-    "Cleanup", "Gate", "HealthStatus",
+    "AnyGreenlet", "Cleanup", "Gate", "HealthStatus",
     "CleanupOwner", "Owner", "Closeable", "Stoppable",
     "SocketIOLike", "SocketIOServerLike",
-    "ServiceHealth", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
+    "ServiceHealth", "ServiceHealthError", "RuntimeHealth", "PublicHealth", "PublicServiceHealth",
 ]
+
+AnyGreenlet: TypeAlias = "Greenlet[..., Any]"
+"""A gevent greenlet of any signature and result: what owners spawn, track,
+kill and join (they never read a greenlet's value, so its types stay open)."""
 
 Cleanup = Callable[[], object]
 """A zero-argument callable run once when its owner stops (its result is ignored)."""
@@ -42,9 +48,10 @@ Gate = Callable[[], Optional[str]]
 a string refuses it with that reason (the client gets a 503 naming it).
 The runtime gates on "draining"; a Controller on "not started yet / stopped"."""
 
-HealthStatus = Literal["ok", "degraded", "failed", "stopped", "draining"]
-"""Every value ``health()["status"]`` takes; ``draining`` is the runtime's own
-while it shuts down."""
+HealthStatus = Literal["ok", "degraded", "failed", "stopping", "stopped", "draining", "error"]
+"""Every value ``health()["status"]`` takes; ``stopping`` is a service's while
+its stop runs, ``draining`` the runtime's own while it shuts down, ``error``
+the runtime's entry for a service whose ``health()`` raised."""
 
 
 @runtime_checkable
@@ -147,14 +154,16 @@ class _ServiceHealthRequired(TypedDict):
 
 
 class ServiceHealth(_ServiceHealthRequired, total=False):
-    """``Service.health()``: status and ownership counts.
+    """``Service.health()``: status, lifecycle ``state`` and ownership counts.
 
-    ``failed`` (why it failed) and ``stragglers`` (greenlets that ignored
-    the kill at stop) appear only when there is something to say. A
+    ``failed`` (why it failed), ``stragglers`` (greenlets that ignored the
+    kill at stop) and ``teardown_errors`` (releases that raised) appear only
+    when there is something to say. A
     subclass extends the report with keys of its own (a QueueService adds
     its queue), so readers should expect more keys than these.
     """
 
+    state: str
     running: bool
     greenlets: int
     supervision: str
@@ -163,6 +172,15 @@ class ServiceHealth(_ServiceHealthRequired, total=False):
     last_error: Optional[str]
     failed: str
     stragglers: List[str]
+    teardown_errors: List[str]
+
+
+class ServiceHealthError(TypedDict):
+    """What ``Runtime.health()`` reports for a service whose ``health()``
+    raised: status ``error`` and the exception's text."""
+
+    status: Literal["error"]
+    error: str
 
 
 class _RuntimeHealthRequired(TypedDict):
@@ -172,14 +190,20 @@ class _RuntimeHealthRequired(TypedDict):
 
 class RuntimeHealth(_RuntimeHealthRequired, total=False):
     """``Runtime.health()``: the worst service status wins; ``draining`` while
-    it shuts down. ``escalations`` lists the last crashes children escalated."""
+    it shuts down. ``handlers`` maps each socket handler to whether it is
+    registered; ``requests_in_flight`` counts HTTP requests being served.
+    ``escalations`` (the last crashes children escalated), ``stragglers`` and
+    ``teardown_errors`` appear only when there is something to say."""
 
     booted: bool
     draining: bool
-    services: Dict[str, ServiceHealth]
-    handlers: List[str]
+    services: Dict[str, Union[ServiceHealth, ServiceHealthError]]
+    handlers: Dict[str, Dict[str, bool]]
     clients: int
+    requests_in_flight: int
     escalations: List[str]
+    stragglers: List[str]
+    teardown_errors: List[str]
 
 
 class PublicServiceHealth(TypedDict, total=False):

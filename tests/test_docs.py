@@ -249,8 +249,6 @@ def test_the_typing_module_documents_every_name() -> None:
     assert _undocumented("specter_spoc.typing") == []
 
 
-@pytest.mark.xfail(strict=False, reason="core cleanup pending: bus, registry, ServiceManager, __version__ "
-                                        "and some project/redis constants have no docstring")
 @pytest.mark.parametrize("package", ["specter_spoc", "specter_spoc.project", "specter_spoc.contrib.redis"])
 def test_every_public_name_has_a_docstring(package: str) -> None:
     assert _undocumented(package) == []

@@ -2,8 +2,8 @@
 classes, and the package passes mypy (strict) and pyright's --verifytypes.
 
 The two whole-package checks are marked ``typecheck`` (``pytest -m typecheck``
-runs just them; .ci/run does) and expected to fail until the core modules are
-annotated (issue 17 §3); their failure message lists the errors per file.
+runs just them; .ci/run runs the same tools); their failure message lists
+the errors per file.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from typing import List, get_type_hints
 
 import pytest
 
-from specter_spoc.typing import (HealthStatus, Owner, PublicHealth, RuntimeHealth, ServiceHealth, SocketIOLike,
-                                 SocketIOServerLike)
+from specter_spoc.typing import (HealthStatus, Owner, PublicHealth, RuntimeHealth, ServiceHealth, ServiceHealthError,
+                                 SocketIOLike, SocketIOServerLike)
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES = set(HealthStatus.__args__)  # type: ignore[attr-defined]
@@ -127,6 +127,26 @@ def test_health_reports_have_the_documented_keys() -> None:
         _check_health(service, runtime)
 
 
+def test_a_service_whose_health_raises_is_reported_in_the_documented_shape() -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from specter_spoc import Service, boot
+
+    class Broken(Service):
+        def __init__(self) -> None:
+            super().__init__("broken")
+
+        def health(self) -> dict:
+            raise RuntimeError("probe failed")
+
+    app = Flask(__name__)
+    with boot(app, SocketIO(app, async_mode="gevent"), services=[Broken()], install_signals=False) as runtime:
+        entry = runtime.health()["services"]["broken"]
+        assert entry["status"] == "error"
+        assert _conforms(entry, ServiceHealthError) == []
+
+
 def _check_health(service, runtime) -> None:
     assert _conforms(service.health(), ServiceHealth) == []
     report = runtime.health()
@@ -142,7 +162,6 @@ def _check_health(service, runtime) -> None:
 
 
 @pytest.mark.typecheck
-@pytest.mark.xfail(strict=False, reason="core cleanup pending (issue 17 §3)")
 def test_mypy_strict_passes_on_the_package(mypy_cache: List[str]) -> None:
     result = _run([sys.executable, "-m", "mypy", *mypy_cache], ROOT)
     summary = result.stdout.strip().splitlines()[-1:] if result.stdout.strip() else [result.stderr]
@@ -152,7 +171,6 @@ def test_mypy_strict_passes_on_the_package(mypy_cache: List[str]) -> None:
 
 
 @pytest.mark.typecheck
-@pytest.mark.xfail(strict=False, reason="core cleanup pending (issue 17 §3)")
 def test_pyright_verifytypes_reports_a_complete_public_api(tmp_path: Path) -> None:
     pyright = shutil.which("pyright", path=str(Path(sys.executable).parent)) or shutil.which("pyright")
     assert pyright is not None, "pyright is not installed: pip install -e '.[types]' (it needs node on PATH)"

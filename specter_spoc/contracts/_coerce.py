@@ -196,13 +196,13 @@ def to_bool(value: Any) -> bool:
     raise Invalid(f"must be a boolean (true/false, 1/0, yes/no, on/off), got {describe(value)}")
 
 
-def to_list(value: Any) -> list:
+def to_list(value: Any) -> List[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise Invalid(f"must be a list, got {kind(value)}")
 
 
-def to_dict(value: Any) -> dict:
+def to_dict(value: Any) -> Dict[Any, Any]:
     if isinstance(value, dict):
         return dict(value)
     raise Invalid(f"must be an object, got {kind(value)}")

@@ -31,7 +31,7 @@ class HTTPError(Exception):
                  log_level: int = logging.WARNING) -> None:
         super().__init__(message)
         self.message = message
-        self.status_code = int(status if status is not None else status_code)
+        self.status_code: int = int(status if status is not None else status_code)
         self.payload: Dict[str, Any] = dict(payload or {})
         self.log_message = log_message
         self.log_level = log_level

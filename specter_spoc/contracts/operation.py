@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Union
 from .outcome import Outcome, _check_status
 from .schema import SchemaError
 
-_Logger = Union[logging.Logger, logging.LoggerAdapter]
+_Logger = Union[logging.Logger, "logging.LoggerAdapter[Any]"]
 
 
 class OperationError(Exception):
@@ -37,8 +37,8 @@ class OperationError(Exception):
     def __init__(self, message: object, *, status: int = 400,
                  meta: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(message)
-        self.message = str(message)
-        self.status = _check_status(status, "OperationError")
+        self.message: str = str(message)
+        self.status: int = _check_status(status, "OperationError")
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(f"OperationError(meta=...) must be a dict or None, got {type(meta).__name__}.")
         self.meta: Dict[str, Any] = dict(meta or {})

@@ -22,14 +22,14 @@ import copy
 import logging
 from collections.abc import Mapping, Set
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, cast
+from typing import AbstractSet, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, cast
 
 from . import _coerce
 from ._coerce import Invalid, describe, kind
 from .errors import HTTPError
 from .outcome import Outcome
 
-logger = logging.getLogger("specter_spoc.schema")
+logger: logging.Logger = logging.getLogger("specter_spoc.schema")
 
 #: key in ``errors`` for a payload that is not an object at all
 ROOT_ERROR_KEY = "__root__"
@@ -38,7 +38,7 @@ _INVALID = cast(Any, object())
 _MAX_SUMMARY = 10
 
 
-class FieldNames(Set):
+class FieldNames(Set[str]):
     """The names of a schema's fields, in declaration order.
 
     A set (``'name' in schema.field_names``, ``schema.field_names - {...}``,
@@ -52,7 +52,7 @@ class FieldNames(Set):
         self._names: Dict[str, None] = dict.fromkeys(names)
 
     @classmethod
-    def _from_iterable(cls, it: Iterable[Any]) -> "FieldNames":
+    def _from_iterable(cls, it: Iterable[Any]) -> AbstractSet[Any]:  # set operators build a FieldNames
         return cls(it)
 
     def __contains__(self, name: object) -> bool:
@@ -184,12 +184,12 @@ class Field:
         if item is not None and type is not list:
             raise TypeError(f"Field(item=...) is only for list fields; this field's type is {_type_name(type)}.")
 
-        self.type = type
-        self.required = required
-        self.default = default
-        self.choices = choices
-        self.validator = validator
-        self.label = label
+        self.type: Any = type
+        self.required: bool = required
+        self.default: Any = default
+        self.choices: Optional[Sequence[Any]] = choices
+        self.validator: Optional[Callable[[Any], Any]] = validator
+        self.label: Optional[str] = label
         self.item: Optional[Field] = None
         if item is not None:
             self.item = item if isinstance(item, Field) else Field(item)
@@ -333,7 +333,7 @@ class Schema:
                     f"{type(spec).__name__}. Write {key!r}: Field({_type_name(spec)}) instead."
                 )
             checked[key] = spec
-        self.name = name
+        self.name: str = name
         self._fields = checked
         self._strict = strict
         self._field_names = FieldNames(checked)

@@ -22,9 +22,9 @@ class Backoff:
     __slots__ = ("base", "cap", "attempt")
 
     def __init__(self, base: float, cap: float) -> None:
-        self.base = float(base)
-        self.cap = float(cap)
-        self.attempt = 0
+        self.base: float = float(base)
+        self.cap: float = float(cap)
+        self.attempt: int = 0
 
     @property
     def current(self) -> float:

@@ -39,9 +39,11 @@ from .._validate import check_int, check_seconds
 from gevent import subprocess as gsubprocess
 from gevent.lock import Semaphore
 
+from ..typing import CleanupOwner
+
 __all__ = ["OffloadError", "ProcessPool", "bind_offload_owner", "offload", "offload_pool"]
 
-logger = logging.getLogger("specter_spoc.offload")
+logger: logging.Logger = logging.getLogger("specter_spoc.offload")
 
 _HEADER = struct.Struct(">Q")
 _WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_offload_worker.py")
@@ -50,7 +52,7 @@ _BOOTSTRAP = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__'
 _POOL_ATTR = "_spoc_offload_pool"
 
 #: the service whose pool ``offload()`` uses in the current greenlet
-_owner: ContextVar[Optional[Any]] = ContextVar("specter_spoc.offload_owner", default=None)
+_owner: ContextVar[Optional[CleanupOwner]] = ContextVar("specter_spoc.offload_owner", default=None)
 
 
 class OffloadError(RuntimeError):
@@ -192,7 +194,7 @@ class ProcessPool:
         close_timeout = check_seconds(close_timeout, f"ProcessPool {name!r}: close_timeout")
         self.name = name
         self.size = size
-        self.close_timeout = float(close_timeout)
+        self.close_timeout: float = float(close_timeout)
         self._slots = Semaphore(size)
         self._idle: List[_Worker] = []
         self._all: Set[_Worker] = set()
@@ -322,7 +324,7 @@ def _rebuild_error(reply: Tuple[Any, ...], fn: Any, pid: int) -> BaseException:
 
 
 # ------------------------------------------------------------ owner helpers
-def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
+def offload_pool(owner: CleanupOwner, size: Optional[int] = None) -> ProcessPool:
     """The process pool owned by ``owner`` (a running Service), created on
     first use and closed when the owner stops.
 
@@ -333,8 +335,7 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
     existing: Optional[ProcessPool] = getattr(owner, _POOL_ATTR, None)
     if existing is not None and not existing.closed:
         return existing
-    add_cleanup = getattr(owner, "add_cleanup", None)
-    if not callable(add_cleanup):
+    if not isinstance(owner, CleanupOwner) or not callable(owner.add_cleanup):
         raise TypeError(f"offload_pool(): owner must be a Service (something with add_cleanup()), "
                         f"got {type(owner).__name__}.")
     if not getattr(owner, "running", False):
@@ -351,11 +352,11 @@ def offload_pool(owner: Any, size: Optional[int] = None) -> ProcessPool:
             setattr(owner, _POOL_ATTR, None)
 
     close_pool.__qualname__ = f"ProcessPool({pool.name!r}).close"
-    add_cleanup(close_pool)
+    owner.add_cleanup(close_pool)
     return pool
 
 
-def bind_offload_owner(owner: Any) -> None:
+def bind_offload_owner(owner: Optional[CleanupOwner]) -> None:
     """Make :func:`offload` in the *current greenlet* use ``owner``'s pool.
     QueueService workers call this; call it at the top of your own greenlets."""
     _owner.set(owner)

@@ -29,13 +29,15 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Tuple, TypeVar, runtime_checkable
 
 import gevent
-from gevent import Greenlet, getcurrent
+from gevent import getcurrent
 
+from ..typing import AnyGreenlet
 from .._masking import mask_text
 
-__all__ = ["Owner", "OwnerState", "release_for", "RELEASE_METHODS", "Stoppable", "format_exc"]
+__all__ = ["Owner", "OwnerState", "release_for", "RELEASE_METHODS", "Stoppable", "format_exc", "set_label",
+           "label_of"]
 
-logger = logging.getLogger("specter_spoc.owner")
+logger: logging.Logger = logging.getLogger("specter_spoc.owner")
 
 R = TypeVar("R")
 
@@ -151,9 +153,9 @@ class Owner:
     __slots__ = ("name", "state", "_greenlets", "_stack", "stragglers", "errors", "_log")
 
     def __init__(self, name: str, log: Optional[logging.Logger] = None) -> None:
-        self.name = name
+        self.name: str = name
         self.state: OwnerState = IDLE
-        self._greenlets: Dict[Greenlet, None] = {}
+        self._greenlets: Dict[AnyGreenlet, None] = {}
         self._stack: List[_Release] = []
         #: what outlived a deadline (greenlets, hooks, releases), newest last
         self.stragglers: List[str] = []
@@ -184,24 +186,24 @@ class Owner:
         self.state = FAILED if failed else STOPPED
 
     # ------------------------------------------------------------- greenlets
-    def adopt_greenlet(self, glet: Greenlet) -> Greenlet:
+    def adopt_greenlet(self, glet: AnyGreenlet) -> AnyGreenlet:
         """Track ``glet`` (created, not necessarily started) so close() kills
         and joins it; it is forgotten when it exits."""
         self._greenlets[glet] = None
         glet.rawlink(self._forget)
         return glet
 
-    def _forget(self, glet: Greenlet) -> None:
+    def _forget(self, glet: AnyGreenlet) -> None:
         self._greenlets.pop(glet, None)
 
-    def discard_greenlet(self, glet: Greenlet) -> None:
+    def discard_greenlet(self, glet: AnyGreenlet) -> None:
         self._greenlets.pop(glet, None)
 
-    def live_greenlets(self) -> List[Greenlet]:
+    def live_greenlets(self) -> List[AnyGreenlet]:
         """Owned greenlets not exited yet, in spawn order."""
         return [g for g in self._greenlets if not g.dead]
 
-    def kill_greenlets(self, deadline: float, *, exclude: Optional[Greenlet] = None) -> List[Greenlet]:
+    def kill_greenlets(self, deadline: float, *, exclude: Optional[AnyGreenlet] = None) -> List[AnyGreenlet]:
         """Kill every owned greenlet as one batch and join them until
         ``deadline``; returns (and reports) the ones still alive."""
         current = getcurrent() if exclude is None else exclude
@@ -267,12 +269,25 @@ def _describe(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def label_of(glet: Any) -> str:
-    return getattr(glet, "spoc_label", None) or repr(glet)
+#: the attribute a greenlet's label is kept in (gevent greenlets take attributes)
+_LABEL_ATTR = "spoc_label"
 
 
-def kill_and_join(greenlets: Iterable[Greenlet], deadline: float, reporter: Optional[Owner] = None
-                  ) -> List[Greenlet]:
+def set_label(glet: AnyGreenlet, label: str) -> None:
+    """Name ``glet`` for straggler reports and ``health()["greenlets"]``
+    (``owner:callback``), so a report says which work outlived the deadline."""
+    setattr(glet, _LABEL_ATTR, label)
+
+
+def label_of(glet: object) -> str:
+    """The label :func:`set_label` gave ``glet``, else its repr (any greenlet,
+    including ones the package did not spawn)."""
+    label = getattr(glet, _LABEL_ATTR, None)
+    return label if isinstance(label, str) and label else repr(glet)
+
+
+def kill_and_join(greenlets: Iterable[AnyGreenlet], deadline: float, reporter: Optional[Owner] = None
+                  ) -> List[AnyGreenlet]:
     """Kill ``greenlets`` without blocking per greenlet, then join them all
     until ``deadline``. Returns the ones still alive (a greenlet that swallows
     ``GreenletExit`` or blocks in ``finally``), reported through ``reporter``.
@@ -290,7 +305,7 @@ def kill_and_join(greenlets: Iterable[Greenlet], deadline: float, reporter: Opti
 
 
 def run_bounded(fn: Callable[[], Any], deadline: float, what: str, reporter: Owner,
-                spawn: Callable[[Callable[[], Any]], Greenlet]) -> bool:
+                spawn: Callable[[Callable[[], Any]], AnyGreenlet]) -> bool:
     """Run a user hook in its own greenlet and wait for it until ``deadline``.
 
     A hook that blocks past the deadline (even one that swallows the kill

@@ -18,13 +18,15 @@ import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent import subprocess as gsubprocess
 
+from ..typing import AnyGreenlet, CleanupOwner
+from ..typing import Owner as OwnerLike
 from .._validate import check_int, check_seconds
 from ..wiring.scope import current_scope
-from .owner import Owner, kill_and_join
+from .owner import Owner, kill_and_join, set_label
 
 __all__ = ["ManagedProcess", "start_process"]
 
-logger = logging.getLogger("specter_spoc.process")
+logger: logging.Logger = logging.getLogger("specter_spoc.process")
 
 #: seconds ``stop()`` lets readers finish the output after the process exited
 _READER_GRACE = 1.0
@@ -60,17 +62,17 @@ class ManagedProcess:
         if not isinstance(name, str) or not name:
             raise TypeError(f"ManagedProcess name must be a non-empty str, got {name!r}.")
         self.name = name
-        self.terminate_timeout = _positive(terminate_timeout, "terminate_timeout", name)
-        self.kill_timeout = _positive(kill_timeout, "kill_timeout", name)
+        self.terminate_timeout: float = _positive(terminate_timeout, "terminate_timeout", name)
+        self.kill_timeout: float = _positive(kill_timeout, "kill_timeout", name)
         #: the ``gevent.subprocess.Popen`` object once started (kept after stop)
-        self.process: Optional[gsubprocess.Popen] = None
-        self._owner: Optional[Any] = None
+        self.process: Optional[gsubprocess.Popen[Any]] = None
+        self._owner: Optional[CleanupOwner] = None
         #: reader greenlets spawned without a running Service owner
         self._life = Owner(f"ManagedProcess {name!r}", logger)
-        self._readers: Set[Greenlet] = set()
+        self._readers: Set[AnyGreenlet] = set()
 
     # -------------------------------------------------------------- starting
-    def start(self, args: Any, *, owner: Optional[Any] = None, **popen_kwargs: Any) -> "ManagedProcess":
+    def start(self, args: Any, *, owner: Optional[CleanupOwner] = None, **popen_kwargs: Any) -> "ManagedProcess":
         """Start ``args`` (as for ``subprocess.Popen``); returns self. With
         ``owner``, the process is stopped when the owner stops."""
         if owner is not None:
@@ -87,7 +89,7 @@ class ManagedProcess:
             self.attach(owner)
         return self
 
-    def attach(self, owner: Optional[Any]) -> "ManagedProcess":
+    def attach(self, owner: Optional[CleanupOwner]) -> "ManagedProcess":
         """Register :meth:`stop` as ``owner``'s cleanup (anything with
         ``add_cleanup()``, usually a Service); returns self."""
         if owner is None:
@@ -97,13 +99,13 @@ class ManagedProcess:
         owner.add_cleanup(self.stop)  # stop() is idempotent: registering twice is harmless
         return self
 
-    def _require_process(self) -> Any:
+    def _require_process(self) -> "gsubprocess.Popen[Any]":
         if self.process is None:
             raise RuntimeError(f"ManagedProcess {self.name!r} has not been started: call start(args) first.")
         return self.process
 
-    def _check_owner(self, owner: Any) -> None:
-        if not callable(getattr(owner, "add_cleanup", None)):
+    def _check_owner(self, owner: object) -> None:
+        if not isinstance(owner, CleanupOwner) or not callable(owner.add_cleanup):
             raise TypeError(f"ManagedProcess {self.name!r}: owner must have add_cleanup() (a Service "
                             f"or Runtime), got {type(owner).__name__}.")
 
@@ -117,7 +119,7 @@ class ManagedProcess:
         strip: bool = True,
         label: Optional[str] = None,
         close_on_exit: bool = False,
-    ) -> Greenlet:
+    ) -> AnyGreenlet:
         """Read ``stdout`` or ``stderr`` line by line (or ``chunk_size`` bytes
         at a time) in a greenlet, calling ``handler`` with each; returns the
         greenlet. Lines have their line ending stripped unless ``strip=False``.
@@ -142,15 +144,15 @@ class ManagedProcess:
         glet.rawlink(self._readers.discard)
         return glet
 
-    def _spawn_reader(self, body: Callable[[], None], label: str) -> Greenlet:
-        owner_spawn = getattr(self._owner, "spawn", None)
-        if callable(owner_spawn) and getattr(self._owner, "running", False):
+    def _spawn_reader(self, body: Callable[[], None], label: str) -> AnyGreenlet:
+        owner = self._owner
+        if isinstance(owner, OwnerLike) and owner.running:
             try:
-                return owner_spawn(body, label=f"{self.name}:{label}")
+                return owner.spawn(body, label=f"{self.name}:{label}")
             except RuntimeError:
                 pass  # owner is stopping: the reader is ours to join
         glet = Greenlet(current_scope().wrap(body))
-        glet.spoc_label = f"{self.name}:{label}"
+        set_label(glet, f"{self.name}:{label}")
         self._life.adopt_greenlet(glet).start()
         return glet
 
@@ -193,7 +195,7 @@ class ManagedProcess:
         stderr_handler: Optional[Callable[[Any], Any]] = None,
         stdout_label: str = "stdout",
         stderr_label: str = "stderr",
-    ) -> List[Greenlet]:
+    ) -> List[AnyGreenlet]:
         """``watch_stream`` for stdout and/or stderr; returns the reader greenlets."""
         readers = []
         if stdout_handler is not None:
@@ -284,7 +286,7 @@ class ManagedProcess:
         return f"<ManagedProcess {self.name!r} {state}>"
 
 
-def start_process(name: str, args: Any, *, owner: Optional[Any] = None,
+def start_process(name: str, args: Any, *, owner: Optional[CleanupOwner] = None,
                   **popen_kwargs: Any) -> ManagedProcess:
     """``ManagedProcess(name).start(args, owner=owner, **popen_kwargs)``."""
     return ManagedProcess(name).start(args, owner=owner, **popen_kwargs)

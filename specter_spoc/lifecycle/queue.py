@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import gevent
-from gevent import Greenlet
 from gevent.queue import Empty, Full, JoinableQueue
 
 from .._validate import check_int, check_seconds
+from ..typing import AnyGreenlet
 from .backoff import backoff_delay
 from .offload import offload_pool
 from .owner import RUNNING, STARTING, format_exc
@@ -43,7 +43,7 @@ from .service import Service
 
 __all__ = ["QueueService"]
 
-logger = logging.getLogger("specter_spoc.queue")
+logger: logging.Logger = logging.getLogger("specter_spoc.queue")
 
 _NOT_ITEM_FAILURES = NOT_ITEM_FAILURES
 
@@ -112,13 +112,13 @@ class QueueService(Service):
         self.worker_count = worker_count
         #: how often a queue backend refreshes its figures (the in-process
         #: queue needs no polling: its size is kept exact)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval: float = float(poll_interval)
         #: the underlying gevent queue (SPECTER exposes it as ``queue``)
-        self.queue: JoinableQueue = JoinableQueue(maxsize=maxsize or None)
+        self.queue: JoinableQueue[Any] = JoinableQueue(maxsize=maxsize or None)
         self._stop_timeout_override: Optional[float] = None
         self._accepting = True
         self._closed = False
-        self._workers: List[Greenlet] = []
+        self._workers: List[AnyGreenlet] = []
         self._accepted = 0
         self._processed = 0
         self._retried = 0
@@ -129,8 +129,12 @@ class QueueService(Service):
         if backend is not None:
             self.backend = backend
         self._binding: Optional[QueueBinding] = None
+        #: how an item is stored and how many wait: the pre-start queue until
+        #: a binding is started, then the binding's (set in _after_start)
+        self._put: Callable[[Any, bool, Optional[float]], bool] = self._put_early
+        self._size: Callable[[], int] = self.queue.qsize
         self._binding_closed = False
-        self._handover: Optional[Greenlet] = None
+        self._handover: Optional[AnyGreenlet] = None
 
     # --------------------------------------------------------------- timeouts
     @property
@@ -165,6 +169,9 @@ class QueueService(Service):
         binding = backend.bind(self)
         self._binding = binding
         self._binding_closed = False
+        # the per-item paths call these directly (no backend branch per item)
+        self._put = binding.put
+        self._size = self.queue.qsize if isinstance(binding, MemoryBinding) else binding.pending
         # also a release: closed even when the drain never ran (a failed start)
         self.add_cleanup(self._close_binding)
         self._workers = list(binding.start())
@@ -287,14 +294,16 @@ class QueueService(Service):
             self._accepted -= 1
             self._rejected += 1
             return False
-        self._note_size()
+        # _note_size() inlined: this is the per-item hot path
+        self.state["queue_size"] = self._size()
+        if self._subscribers and not self._size_pending:
+            self._size_pending = True
+            gevent.get_hub().loop.run_callback(self._publish_size)
         return True
 
-    def _put(self, item: Any, block: bool, timeout: Optional[float]) -> bool:
-        binding = self._binding
-        if binding is not None:
-            return binding.put(item, block, timeout)
-        try:  # not started yet: the items wait for the workers
+    def _put_early(self, item: Any, block: bool, timeout: Optional[float]) -> bool:
+        """Before the first start: the items wait in ``queue`` for the workers."""
+        try:
             self.queue.put(item, block, timeout)
         except Full:
             return False
@@ -304,8 +313,7 @@ class QueueService(Service):
         """Items waiting to be taken (not counting those being handled); the
         backend's figure (Redis: the stream's backlog, refreshed every
         ``poll_interval``)."""
-        binding = self._binding
-        return self.queue.qsize() if binding is None else binding.pending()
+        return int(self._size())
 
     def in_flight_count(self) -> int:
         """Items taken by a worker and not finished yet (incl. retry backoff)."""
@@ -387,7 +395,7 @@ class QueueService(Service):
         """Keep ``state['queue_size']`` exact; tell subscribers once per hub
         turn however many items moved (a burst of 10,000 enqueues is one
         notification, not 10,000)."""
-        self.state["queue_size"] = self.pending_count()
+        self.state["queue_size"] = self._size()
         if self._subscribers and not self._size_pending:
             self._size_pending = True
             gevent.get_hub().loop.run_callback(self._publish_size)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from gevent import Greenlet
+from ..typing import AnyGreenlet
 
 __all__ = ["QUEUE_BACKEND_KEY", "MEMORY", "QueueBinding"]
 
@@ -47,7 +47,7 @@ class QueueBinding:
     again, or without ``drain()`` when ``on_stop`` was overridden).
     """
 
-    def start(self) -> List[Greenlet]:
+    def start(self) -> List[AnyGreenlet]:
         """Start consuming; return the worker greenlets (spawned with
         ``service.spawn``) so health can count the live ones."""
         raise NotImplementedError

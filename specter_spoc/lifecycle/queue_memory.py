@@ -17,9 +17,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
-from gevent import Greenlet, GreenletExit, getcurrent
-from gevent.queue import Empty, Full
+from gevent import GreenletExit, getcurrent
+from gevent.queue import Empty, Full, JoinableQueue
+from greenlet import greenlet as RawGreenlet
 
+from ..typing import AnyGreenlet
 from .offload import bind_offload_owner
 from .owner import kill_and_join
 from .queue_backend import QueueBinding
@@ -50,17 +52,17 @@ class MemoryBinding(QueueBinding):
 
     def __init__(self, service: "QueueService") -> None:
         self.service = service
-        self.queue = service.queue
-        self.workers: List[Greenlet] = []
+        self.queue: JoinableQueue[Any] = service.queue
+        self.workers: List[AnyGreenlet] = []
         #: worker -> the item it is handling right now
-        self.handling: Dict[Greenlet, Any] = {}
+        self.handling: Dict[RawGreenlet, Any] = {}
         #: workers whose item was handed back at a stop they outlived
-        self.abandoned: Set[Greenlet] = set()
+        self.abandoned: Set[RawGreenlet] = set()
         self.interrupted: List[Any] = []
-        self.closed = False
+        self.closed: bool = False
 
     # ------------------------------------------------------------ QueueBinding
-    def start(self) -> List[Greenlet]:
+    def start(self) -> List[AnyGreenlet]:
         service = self.service
         self.workers = [service.spawn(self._work, label=f"worker-{i + 1}")
                         for i in range(service.worker_count)]

@@ -26,26 +26,42 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar, overload
 
 import gevent
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 
+from ..typing import AnyGreenlet, CleanupOwner
 from ..wiring import signals
 from ..wiring.scope import Scope, current_scope
 from .clock import MONOTONIC, Clock
-from .owner import FAILED, IDLE, RUNNING, STARTING, STOPPED, STOPPING, Owner, format_exc, run_bounded
+from .owner import (FAILED, IDLE, RUNNING, STARTING, STOPPED, STOPPING, Owner, format_exc, label_of, run_bounded,
+                    set_label)
 from .supervision import RestartTracker, check_policy
 from .._validate import check_seconds
 
-logger = logging.getLogger("specter_spoc.service")
+logger: logging.Logger = logging.getLogger("specter_spoc.service")
 
 R = TypeVar("R")
 StateSubscriber = Callable[[Dict[str, Any], Any], Any]
 
 #: exceptions that are gevent's business, not a crash of user code
 _SYSTEM_ERRORS = (GreenletExit, SystemExit, KeyboardInterrupt)
+
+
+class ServiceParent(Protocol):
+    """What a child service needs of the service or runtime that adopted it:
+    the scope its start runs in, and who takes a crash it escalates."""
+
+    @property
+    def scope(self) -> Scope:
+        """The bus, registry and app context the child starts in."""
+        ...
+
+    def _child_crashed(self, child: "Service", exc: BaseException) -> None:
+        """Take a crash ``child`` escalated (supervision="escalate")."""
+        ...
 
 
 class ServiceStartTimeout(TimeoutError):
@@ -115,18 +131,18 @@ class Service:
         self.priority = type(self).priority
         self._life = Owner(f"Service {name!r}", logger)
         self._scope: Optional[Scope] = None
-        self._owner: Optional[Any] = None
-        self._timers: Dict[str, Greenlet] = {}
+        self._owner: Optional[ServiceParent] = None
+        self._timers: Dict[str, AnyGreenlet] = {}
         self._subscribers: Tuple[StateSubscriber, ...] = ()
         self._ids = itertools.count(1)
-        self._supervisor: Optional[Greenlet] = None
+        self._supervisor: Optional[AnyGreenlet] = None
         self._restarts: Optional[RestartTracker] = None
         self._crashes = 0
         self._last_error: Optional[str] = None
         self._failed: Optional[str] = None
         self._stop_done: Optional[Event] = None
         self._stopper: Optional[Any] = None
-        self._hook: Optional[Greenlet] = None
+        self._hook: Optional[AnyGreenlet] = None
         #: default start timeout given by the runtime that registered this service
         self._default_start_timeout: Optional[float] = None
         self._restart_cancelled = False
@@ -173,13 +189,12 @@ class Service:
         return self._scope or self._scope_for_start()
 
     @property
-    def owner(self) -> Optional[Any]:
+    def owner(self) -> Optional[ServiceParent]:
         """The service (or runtime) that adopted this one, if any."""
         return self._owner
 
     def _scope_for_start(self) -> Scope:
-        owner_scope = getattr(self._owner, "scope", None)
-        return owner_scope if isinstance(owner_scope, Scope) else current_scope()
+        return self._owner.scope if self._owner is not None else current_scope()
 
     def start(self) -> "Service":
         """Run ``on_start``; idempotent. On failure (or when ``on_start``
@@ -297,10 +312,10 @@ class Service:
         cls = type(self)
         return getattr(cls.on_stop, "_spoc_noop", False) and cls._before_stop is Service._before_stop
 
-    def _spawn_hook(self, body: Callable[[], Any]) -> Greenlet:
+    def _spawn_hook(self, body: Callable[[], Any]) -> AnyGreenlet:
         scope = self._scope or current_scope()
         glet = Greenlet(scope.wrap(body))
-        glet.spoc_label = f"{self.name}:on_stop"
+        set_label(glet, f"{self.name}:on_stop")
         self._hook = glet
         glet.start()
         return glet
@@ -327,7 +342,7 @@ class Service:
         return dict(self.state)
 
     def subscribe(self, fn: StateSubscriber, immediate: bool = False,
-                  owner: Optional[Any] = None) -> Callable[[], None]:
+                  owner: Optional[CleanupOwner] = None) -> Callable[[], None]:
         """Call ``fn(state, service)`` on every ``set_state``; returns unsubscribe.
         With ``owner``, the subscription ends when the owner stops."""
         _check_callable(fn, "subscribe()", self.name)
@@ -359,16 +374,16 @@ class Service:
             )
         return self._scope
 
-    def _own_greenlet(self, glet: Greenlet, label: str) -> Greenlet:
-        glet.spoc_label = f"{self.name}:{label}"
+    def _own_greenlet(self, glet: AnyGreenlet, label: str) -> AnyGreenlet:
+        set_label(glet, f"{self.name}:{label}")
         return self._life.adopt_greenlet(glet)
 
     @staticmethod
-    def _label(glet: Greenlet) -> str:
-        return getattr(glet, "spoc_label", None) or repr(glet)
+    def _label(glet: AnyGreenlet) -> str:
+        return label_of(glet)
 
     def spawn(self, callback: Callable[..., R], *args: Any, label: Optional[str] = None,
-              **kwargs: Any) -> Greenlet:
+              **kwargs: Any) -> AnyGreenlet:
         """Run ``callback(*args, **kwargs)`` in an owned greenlet.
 
         An uncaught exception is handled by the ``supervision`` policy.
@@ -381,7 +396,7 @@ class Service:
         return glet
 
     def spawn_later(self, seconds: float, callback: Callable[..., R], *args: Any,
-                    label: Optional[str] = None, **kwargs: Any) -> Greenlet:
+                    label: Optional[str] = None, **kwargs: Any) -> AnyGreenlet:
         """Like :meth:`spawn`, after ``seconds``."""
         scope = self._require_running("spawn_later()")
         _check_callable(callback, "spawn_later()", self.name)
@@ -501,9 +516,8 @@ class Service:
         if policy == "restart":
             self._schedule_restart()
         elif policy == "escalate":
-            handler = getattr(self._owner, "_child_crashed", None)
-            if callable(handler):
-                handler(self, exc)
+            if self._owner is not None:
+                self._owner._child_crashed(self, exc)
             else:
                 self._give_up(f"escalated crash with no owner to take it: {self._last_error}")
 
@@ -531,7 +545,7 @@ class Service:
     def _start_supervisor(self, fn: Callable[..., Any], arg: Any, label: str) -> None:
         scope = self._scope or current_scope()
         self._supervisor = Greenlet(scope.wrap(fn), arg)
-        self._supervisor.spoc_label = f"{self.name}:{label}"
+        set_label(self._supervisor, f"{self.name}:{label}")
         self._supervisor.start()
 
     def _restart_loop(self, delay: Optional[float]) -> None:
@@ -620,6 +634,11 @@ class Service:
             child.start()
         return self
 
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
+
     def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
         """Release ``resource`` when this service stops; returns it.
 
@@ -701,7 +720,7 @@ class Service:
                       for label, child in self._life.releases()],
         }
 
-    def live_greenlets(self) -> List[Greenlet]:
+    def live_greenlets(self) -> List[AnyGreenlet]:
         """Owned greenlets that have not exited yet."""
         return self._life.live_greenlets()
 
@@ -709,4 +728,4 @@ class Service:
         return f"<{type(self).__name__} {self.name!r} {self._life.state}>"
 
 
-__all__ = ["Service", "ServiceStartTimeout", "IDLE", "STOPPED"]
+__all__ = ["Service", "ServiceParent", "ServiceStartTimeout", "IDLE", "STOPPED"]

@@ -34,7 +34,7 @@ class RestartTracker:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.clock = clock
-        self.total = 0
+        self.total: int = 0
         self._recent: Deque[float] = deque()
 
     def next_delay(self, now: Optional[float] = None) -> Optional[float]:

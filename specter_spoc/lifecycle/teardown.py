@@ -29,14 +29,28 @@ import signal
 import sys
 import threading
 import weakref
-from typing import Any, Callable, List, Optional
+from types import FrameType
+from typing import Any, Callable, List, Optional, Protocol
 
 import gevent
 import greenlet
 
 __all__ = ["gunicorn_role", "PRELOAD_MESSAGE", "ProcessTriggers", "triggers"]
 
-logger = logging.getLogger("specter_spoc.runtime")
+logger: logging.Logger = logging.getLogger("specter_spoc.runtime")
+
+
+class ShutdownTarget(Protocol):
+    """What the process triggers shut down: a Runtime (named by shape, since
+    the runtime sits above this layer)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def booted(self) -> bool: ...
+
+    def shutdown(self) -> object: ...
 
 
 def gunicorn_role() -> Optional[str]:
@@ -45,14 +59,14 @@ def gunicorn_role() -> Optional[str]:
     if "gunicorn.arbiter" not in sys.modules:
         return None
     in_arbiter = in_worker = False
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename.replace("\\", "/")
         if "/gunicorn/workers/" in filename:
             in_worker = True
         elif filename.endswith("/gunicorn/arbiter.py"):
             in_arbiter = True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     if in_worker:
         return "worker"
     return "master" if in_arbiter else None
@@ -77,12 +91,12 @@ class ProcessTriggers:
     """The process's teardown triggers and the runtimes they shut down."""
 
     def __init__(self) -> None:
-        self._runtimes: List["weakref.ref[Any]"] = []
+        self._runtimes: List["weakref.ref[ShutdownTarget]"] = []
         self._undo: List[Callable[[], None]] = []
         self._signal_undo: Optional[Callable[[], None]] = None
 
     # ------------------------------------------------------------ runtimes
-    def add(self, runtime: Any, *, signals: Optional[bool] = None) -> None:
+    def add(self, runtime: ShutdownTarget, *, signals: Optional[bool] = None) -> None:
         """Shut ``runtime`` down on the process's triggers. ``signals``:
         None installs the SIGTERM trigger when SIGTERM has its default action
         (or inside a gunicorn worker), True always, False never."""
@@ -92,24 +106,24 @@ class ProcessTriggers:
         if signals is not False and self._signal_undo is None:
             self._install_sigterm(force=bool(signals))
 
-    def remove(self, runtime: Any) -> None:
+    def remove(self, runtime: ShutdownTarget) -> None:
         self._runtimes = [ref for ref in self._runtimes if ref() is not None and ref() is not runtime]
         if not self._runtimes:
             self.uninstall()
 
-    def live(self) -> List[Any]:
+    def live(self) -> List[ShutdownTarget]:
         """Booted runtimes, newest first."""
         found = [ref() for ref in reversed(self._runtimes)]
-        return [rt for rt in found if rt is not None and getattr(rt, "booted", False)]
+        return [rt for rt in found if rt is not None and rt.booted]
 
     def shutdown_all(self, reason: str) -> None:
         """Shut every booted runtime down, newest first; never raises."""
         for runtime in self.live():
-            logger.warning("%s: shutting down runtime %r", reason, getattr(runtime, "name", runtime))
+            logger.warning("%s: shutting down runtime %r", reason, runtime.name)
             try:
                 runtime.shutdown()
             except BaseException:  # noqa: B036 - a trigger must reach every runtime
-                logger.exception("shutting down runtime %r raised", getattr(runtime, "name", runtime))
+                logger.exception("shutting down runtime %r raised", runtime.name)
 
     # ------------------------------------------------------------- install
     def _install_atexit(self) -> None:
@@ -193,4 +207,4 @@ class ProcessTriggers:
 
 
 #: the process's triggers (signals and atexit are process-wide by nature)
-triggers = ProcessTriggers()
+triggers: ProcessTriggers = ProcessTriggers()

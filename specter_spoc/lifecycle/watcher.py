@@ -17,14 +17,15 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 from gevent import Greenlet, GreenletExit, getcurrent
 from gevent.event import Event
 
+from ..typing import AnyGreenlet
 from .._validate import check_seconds
 from ..wiring.scope import current_scope
 from .backoff import Backoff
-from .owner import Owner, kill_and_join
+from .owner import Owner, kill_and_join, set_label
 
 __all__ = ["Watcher", "WatcherError"]
 
-logger = logging.getLogger("specter_spoc.watcher")
+logger: logging.Logger = logging.getLogger("specter_spoc.watcher")
 
 WatcherSubscriber = Callable[[Any, "Watcher"], Any]
 _NOTHING = object()
@@ -93,7 +94,7 @@ class Watcher:
         self._dedupe = bool(dedupe)
         self._transform = transform
         self._subscribers: Tuple[WatcherSubscriber, ...] = ()
-        self._greenlet: Optional[Greenlet] = None
+        self._greenlet: Optional[AnyGreenlet] = None
         self._wakeup = Event()
         self._running = False
         self._last_value: Any = _NOTHING
@@ -130,7 +131,7 @@ class Watcher:
         self._consecutive_errors = 0
         self._started_at = time.monotonic()
         glet = Greenlet(current_scope().wrap(self._run))
-        glet.spoc_label = f"watcher:{self.name}"
+        set_label(glet, f"watcher:{self.name}")
         self._greenlet = glet
         self._life.adopt_greenlet(glet).start()
         return self
@@ -197,6 +198,11 @@ class Watcher:
         }
 
     # ------------------------------------------------------------------ loop
+    def _stopped(self) -> bool:
+        """True once stop() began; read afresh after each call out (a
+        subscriber or the stream function may stop the watcher meanwhile)."""
+        return not self._running
+
     def _run(self) -> None:
         try:
             while self._running:
@@ -205,7 +211,7 @@ class Watcher:
                         self._poll_loop(self._poll_fn)
                     else:
                         self._stream_once(self._stream_fn)  # type: ignore[arg-type]
-                        if not self._running:
+                        if self._stopped():
                             break
                         if not self._retry:
                             logger.info("Watcher %r: stream ended (retry=False); stopping", self.name)
@@ -214,7 +220,7 @@ class Watcher:
                 except GreenletExit:
                     raise
                 except Exception as exc:
-                    if not self._running:
+                    if self._stopped():
                         break
                     self._error_count += 1
                     self._consecutive_errors += 1

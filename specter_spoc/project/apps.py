@@ -31,8 +31,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .diagnostics import Diagnostic, diagnostic
 
-#: entry-point group for pip-installed apps
 ENTRY_POINT_GROUP = "specter_spoc.apps"
+"""The entry-point group a pip-installed package declares its apps under
+(``[project.entry-points."specter_spoc.apps"]``)."""
 
 _CONSTANTS = {
     "NAME": "name", "LABEL": "label", "DESCRIPTION": "description", "DEPENDS_ON": "depends_on",
@@ -144,6 +145,13 @@ class AppInfo:
         }
 
 
+def _field_default(field: "dataclasses.Field[Any]") -> Any:
+    """A dataclass field's default value (made by its factory when it has one)."""
+    if field.default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
 def read_app_config(package: ModuleType, attr: Optional[str] = None, default_name: Optional[str] = None
                     ) -> Tuple[Optional[AppConfig], List[Diagnostic]]:
     """The :class:`AppConfig` an app package declares; ``name`` defaults to
@@ -173,8 +181,7 @@ def read_app_config(package: ModuleType, attr: Optional[str] = None, default_nam
         if hasattr(package, constant):
             values[field] = getattr(package, constant)
     values.setdefault("name", default_name)
-    defaults = {f.name: (f.default_factory() if f.default is dataclasses.MISSING  # type: ignore[misc,operator]
-                         else f.default) for f in dataclasses.fields(AppConfig)}
+    defaults = {f.name: _field_default(f) for f in dataclasses.fields(AppConfig)}
     problems = _config_problems(SimpleNamespace(**{**defaults, **values}))
     if problems:
         constants = {field: constant for constant, field in _CONSTANTS.items()}

@@ -144,8 +144,9 @@ class Components:
             self.add_type(name)
 
     # ------------------------------------------------------------- types
-    def resolve_type(self, name: str) -> Optional[str]:
-        """The registered type ``name`` refers to (singular/plural tolerant)."""
+    def resolve_type(self, name: object) -> Optional[str]:
+        """The registered type ``name`` refers to (singular/plural tolerant);
+        None for an unknown type or a name that is not a string."""
         if not isinstance(name, str):
             return None
         for candidate in _variants(name):
@@ -316,9 +317,15 @@ def _kind(type: str) -> Callable[..., Any]:
     return decorator
 
 
-model = _kind("models")
-view = _kind("views")
-service = _kind("services")
-worker = _kind("workers")
-handler = _kind("handlers")
-controller = _kind("controllers")
+model: Callable[..., Any] = _kind("models")
+"""Mark a class or function as a ``models`` component: ``@model`` or ``@model(**meta)``."""
+view: Callable[..., Any] = _kind("views")
+"""Mark a class or function as a ``views`` component: ``@view`` or ``@view(**meta)``."""
+service: Callable[..., Any] = _kind("services")
+"""Mark a class or function as a ``services`` component: ``@service`` or ``@service(**meta)``."""
+worker: Callable[..., Any] = _kind("workers")
+"""Mark a class or function as a ``workers`` component: ``@worker`` or ``@worker(**meta)``."""
+handler: Callable[..., Any] = _kind("handlers")
+"""Mark a class or function as a ``handlers`` component: ``@handler`` or ``@handler(**meta)``."""
+controller: Callable[..., Any] = _kind("controllers")
+"""Mark a class or function as a ``controllers`` component: ``@controller`` or ``@controller(**meta)``."""

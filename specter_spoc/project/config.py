@@ -43,8 +43,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-#: modes a project can run in
 MODES = ("development", "staging", "production", "test")
+"""The modes a project can run in (``--mode`` / ``SPOC_MODE``); each picks its
+``[spoc.apps]`` list and config section."""
 #: which ``[spoc.apps]`` lists each mode loads, in order (the cascade)
 #: (SPOC's order: the mode's own list first, then the modes above it)
 MODE_APPS: Dict[str, Tuple[str, ...]] = {
@@ -115,6 +116,8 @@ class Settings:
     """
 
     __slots__ = ("_module", "_overrides")
+    _module: Optional[ModuleType]
+    _overrides: Dict[str, Any]
 
     def __init__(self, module: Optional[ModuleType], overrides: Optional[Mapping[str, Any]] = None) -> None:
         object.__setattr__(self, "_module", module)

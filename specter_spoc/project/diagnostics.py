@@ -31,7 +31,6 @@ WARNING = "warning"
 INFO = "info"
 LEVELS = (ERROR, WARNING, INFO)
 
-#: code -> (short title, default level). Codes are stable: never renumber.
 CODES: Dict[str, Tuple[str, str]] = {
     "SPC001": ("unknown app", ERROR),
     "SPC002": ("app not importable", ERROR),
@@ -54,6 +53,8 @@ CODES: Dict[str, Tuple[str, str]] = {
     "SPC019": ("app skipped because a dependency was skipped", WARNING),
     "SPC020": ("Service subclass in an app module that is not registered (never booted)", WARNING),
 }
+"""Diagnostic code -> (short title, default level). Codes are stable, never
+renumbered: tests and users grep logs for them."""
 
 #: codes that describe the project's configuration as a whole: nothing can be
 #: booted around them, so they are raised in lenient mode too.
@@ -137,7 +138,7 @@ class DiagnosticError(BootError):
     def __init__(self, diagnostics: Iterable[Diagnostic], summary: str = "") -> None:
         self.diagnostics: List[Diagnostic] = list(diagnostics)
         errors = [d for d in self.diagnostics if d.is_error] or self.diagnostics
-        self.summary = summary or (
+        self.summary: str = summary or (
             f"project has {len(errors)} error{'s' if len(errors) != 1 else ''}"
         )
         body = "\n".join(d.format() for d in errors)

@@ -28,7 +28,7 @@ import importlib
 import sys
 import traceback
 from types import ModuleType
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 
 class ImportFailure(ImportError):
@@ -171,7 +171,7 @@ class Importer:
         raise ImportFailure(uri, parts[0], f"no module named {parts[0]!r} (is it installed / on sys.path?)")
 
     @staticmethod
-    def _walk(uri: str, obj: Any, path: str, attrs: list) -> Any:
+    def _walk(uri: str, obj: Any, path: str, attrs: List[str]) -> Any:
         for attr in attrs:
             try:
                 obj = getattr(obj, attr)

@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Mapping, NamedTuple, NoReturn, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, NoReturn, Optional, Tuple, Union
 
 from . import checks
 from .apps import ENTRY_POINT_GROUP, AppInfo, entry_point_apps, read_app_config
@@ -46,7 +46,7 @@ from .plugins import APPLICABLE_GROUPS, load_plugins, merge_plugin_uris
 from .settings_rules import settings_problems
 from .project import Project
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 Source = Union[str, "os.PathLike[str]", ModuleType]
 
@@ -187,7 +187,7 @@ class _Loader:
         if settings_module is None:
             settings_module = self._import_settings(settings_file, settings_name, base_dir)
         project.settings = Settings(settings_module)
-        settings_path = getattr(settings_module, "__file__", None)
+        settings_path: Optional[str] = getattr(settings_module, "__file__", None)
         project.settings_file = Path(settings_path) if settings_path else None
         self._validate_settings(project)
         self._fail_if_fatal()
@@ -219,7 +219,7 @@ class _Loader:
                 self._fatal("SPC014", f"cannot tell the project folder of settings module {source.__name__!r}.",
                             "set BASE_DIR = pathlib.Path(__file__).resolve().parent.parent in it.",
                             key="BASE_DIR")
-            return source, None, None, base  # type: ignore[return-value]
+            return source, None, None, base
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"load_project(source) must be a path, a settings module name or a module, got {source!r}.")
         path = Path(source)
@@ -231,7 +231,7 @@ class _Loader:
                             "configuration.py (or packages) in config/, conf/ and the project root.",
                             "create config/settings.py (with INSTALLED_APPS = [...]) or pass the settings module.",
                             file=str(base))
-            return None, found[0], found[1], base  # type: ignore[index]
+            return None, found[0], found[1], base
         if path.exists() and not (path.is_file() and path.suffix == ".py"):
             self._fatal("SPC014", f"{str(source)} is neither a project folder nor a settings .py file.",
                         "pass the folder that holds config/settings.py (or settings.py), or the settings file.",
@@ -251,7 +251,7 @@ class _Loader:
             if spec is None or not spec.origin or not os.path.isfile(spec.origin):
                 self._fatal("SPC014", f"settings module {text!r} was not found on sys.path.",
                             "pass the project folder instead, or make the module importable.", key=text)
-            origin = Path(spec.origin).resolve()  # type: ignore[union-attr]
+            origin = Path(spec.origin).resolve()
             folder = origin.parent.parent if origin.name == "__init__.py" else origin.parent
             base = folder.parent if folder.name in ("config", "conf") else folder
             return None, origin, text, base
@@ -280,7 +280,7 @@ class _Loader:
                         + (f" but {other}" if other else "") + ": another package shadows it.",
                         f"rename the package that shadows {name.split('.')[0]!r}, or pass the settings module itself.",
                         file=shown)
-        return module  # type: ignore[return-value]
+        return module
 
     # --------------------------------------------------------- settings
     def _validate_settings(self, project: Project) -> None:
@@ -405,7 +405,7 @@ class _Loader:
                 skipped[import_name] = problems[0].message
                 continue
             path_entries = list(getattr(package, "__path__", []) or [])
-            package_file = getattr(package, "__file__", None)
+            package_file: Optional[str] = getattr(package, "__file__", None)
             path = Path(path_entries[0]) if path_entries else (Path(package_file).parent if package_file else None)
             app_name = config.name or import_name.rsplit(".", 1)[-1]  # read_app_config always sets it
             found[app_name] = AppInfo(app_name, import_name, package, path, config,
@@ -609,7 +609,7 @@ def _foreign_module(top: str, apps_dir: Path) -> Optional[str]:
     return locations[0] if locations else repr(module)
 
 
-def _listing(package: ModuleType) -> Optional[frozenset]:
+def _listing(package: ModuleType) -> Optional[FrozenSet[str]]:
     """Names in the package's folder, or ``None`` when it is not a plain folder
     (zip, several portions...), in which case every kind is tried by importing."""
     paths = list(getattr(package, "__path__", None) or [])
@@ -621,7 +621,7 @@ def _listing(package: ModuleType) -> Optional[frozenset]:
         return None
 
 
-def _may_exist(kind: str, names: frozenset) -> bool:
+def _may_exist(kind: str, names: FrozenSet[str]) -> bool:
     if kind in names:  # a subpackage (or namespace folder)
         return True
     return any(kind + suffix in names for suffix in importlib.machinery.all_suffixes())

@@ -57,7 +57,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .diagnostics import Diagnostic, diagnostic
 from .importer import LOAD_FAILURES, Importer
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 Plugins = Dict[str, "OrderedDict[str, Any]"]
 

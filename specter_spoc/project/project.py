@@ -46,7 +46,7 @@ from .layout import Layout
 from .masking import mask_settings
 from .plugins import PluginHooks
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 
 def is_lifecycle_class(obj: Any) -> bool:
@@ -96,9 +96,9 @@ class Project:
         self.mode = "development"
         self.strict = False
         self.debug = False
-        self.settings = Settings(None)
+        self.settings: Settings = Settings(None)
         self.settings_file: Optional[Path] = None
-        self.toml = SpocToml()
+        self.toml: SpocToml = SpocToml()
         self.dotenv: Dict[str, str] = {}
         #: the project's environment-file values: the .env folder's <mode>.toml
         #: [env] table (SPOC 0.3.9), overlaid by dotenv .env values
@@ -109,7 +109,7 @@ class Project:
         self.env_file_keys: Set[str] = set()
         self.installed_apps: List[str] = []
         self.apps: List[AppInfo] = []
-        self.components = Components(*layout.modules)
+        self.components: Components = Components(*layout.modules)
         self.plugins: Dict[str, "OrderedDict[str, Any]"] = {}
         #: plugin groups the runtime applies (settings SPOC_APPLY_PLUGINS); none by
         #: default: plugins are loaded, not applied, as in SPOC

@@ -33,7 +33,7 @@ from .layout import Layout
 from .plugins import apply_middleware
 from .project import Project
 
-logger = logging.getLogger("specter_spoc.project")
+logger: logging.Logger = logging.getLogger("specter_spoc.project")
 
 
 class ProjectLifecycle(Service):
@@ -210,7 +210,8 @@ def attach_project(runtime: Any, project: Any, *, mode: Optional[str] = None, la
     runtime._spoc_owns_project = owned
     if owned:
         runtime.add_cleanup(project.close)
-    return project
+    attached: Project = project  # loaded above when a path or module was given
+    return attached
 
 
 def detach_project(runtime: Any) -> None:

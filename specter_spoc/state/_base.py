@@ -15,10 +15,11 @@ from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 from gevent import getcurrent
 from gevent.lock import Semaphore
 
+from ..typing import Cleanup, CleanupOwner
 from ..wiring.bus import Listener
 from ..wiring.scope import current_scope, default_scope
 
-logger = logging.getLogger("specter_spoc.state")
+logger: logging.Logger = logging.getLogger("specter_spoc.state")
 
 Unsubscribe = Callable[[], None]
 
@@ -66,14 +67,13 @@ def check_initial(kind: str, name: str, initial_state: object) -> Dict[str, Any]
     return initial_state
 
 
-def check_owner(kind: str, name: str, owner: object) -> Callable[[Unsubscribe], Any]:
-    add_cleanup = getattr(owner, "add_cleanup", None)
-    if not callable(add_cleanup):
+def check_owner(kind: str, name: str, owner: object) -> Callable[[Cleanup], object]:
+    if not isinstance(owner, CleanupOwner) or not callable(owner.add_cleanup):
         raise TypeError(
             f"{kind} {name!r}: subscribe(owner=...) needs an object with add_cleanup() "
             f"(a Service or Controller), got {type(owner).__name__}."
         )
-    return add_cleanup
+    return owner.add_cleanup
 
 
 def check_callable(kind: str, name: str, what: str, fn: object) -> None:
@@ -86,18 +86,20 @@ class StateBase:
     :class:`~specter_spoc.state.Model` for the public API."""
 
     _kind = "state"
-    __slots__ = ("name", "_lock", "_holder", "_subs", "_emit_events", "_change_event", "_bus",
+    __slots__ = ("name", "_state", "_lock", "_holder", "_subs", "_emit_events", "_change_event", "_bus",
                  "__weakref__")
 
     def __init__(self, name: str, *, emit_events: bool = False, change_event: Optional[str] = None) -> None:
         kind = type(self).__name__
-        self.name = check_name(kind, name)
+        self.name: str = check_name(kind, name)
         if not isinstance(emit_events, bool):
             raise TypeError(f"{kind} {name!r}: emit_events must be True or False, got {emit_events!r}.")
         if change_event is not None and (not isinstance(change_event, str) or not change_event):
             raise TypeError(
                 f"{kind} {name!r}: change_event must be a non-empty str or None, got {change_event!r}."
             )
+        #: the current state; subclasses fill it after this constructor
+        self._state: Dict[str, Any] = {}
         self._lock = Semaphore(1)
         self._holder: Any = None
         self._subs: Tuple[Any, ...] = ()
@@ -140,7 +142,7 @@ class StateBase:
         check_callable(kind, self.name, "update()", mutator)
         self._lock_for("update()")
         try:
-            draft = copy(self._state)  # type: ignore[attr-defined]
+            draft = copy(self._state)
             replacement = mutator(draft)
             if replacement is not None:
                 if not isinstance(replacement, dict):
@@ -149,13 +151,17 @@ class StateBase:
                         f"and return None, or return a dict; it returned {type(replacement).__name__}."
                     )
                 draft = copy(replacement)
-            self._state = draft  # type: ignore[attr-defined]
+            self._state = draft
         finally:
             self._unlock()
-        return self._changed()  # type: ignore[attr-defined]
+        return self._changed()
+
+    def _changed(self) -> Dict[str, Any]:
+        """Notify subscribers of the new state; returns its snapshot (Store and Model each define it)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ subscribers
-    def _add_subscriber(self, record: Any, owner: Any) -> Unsubscribe:
+    def _add_subscriber(self, record: Any, owner: Optional[CleanupOwner]) -> Unsubscribe:
         add_cleanup = check_owner(type(self).__name__, self.name, owner) if owner is not None else None
         self._subs = self._subs + (record,)
         done = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from marshal import dumps as _dumps, loads as _loads
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 PathLike = Union[str, Sequence[Union[str, int]]]
 Path = Tuple[Union[str, int], ...]
@@ -48,7 +48,10 @@ def render(path: Path) -> str:
     return ".".join(str(part) for part in path) or "<root>"
 
 
-def clone(value: Any) -> Any:
+V = TypeVar("V")
+
+
+def clone(value: V) -> V:
     """A deep copy of ``value``.
 
     Plain data (exact dict/list/tuple/set/str/int/float/bool/None/bytes) is
@@ -60,9 +63,9 @@ def clone(value: Any) -> Any:
     if type(value) in _ATOMIC:
         return value
     try:
-        return _loads(_dumps(value))
+        return cast(V, _loads(_dumps(cast(Any, value))))  # marshal refuses what it cannot copy: TypeError below
     except (ValueError, TypeError):
-        return _slow_clone(value)
+        return cast(V, _slow_clone(value))
 
 
 def _slow_clone(value: Any) -> Any:
@@ -88,7 +91,7 @@ def _index(part: Union[str, int], size: int) -> Optional[int]:
     return None
 
 
-def _key(node: dict, part: Union[str, int]) -> Union[str, int]:
+def _key(node: Dict[Any, Any], part: Union[str, int]) -> Union[str, int]:
     if isinstance(part, int) and part not in node and str(part) in node:
         return str(part)
     return part
@@ -176,7 +179,7 @@ def dissoc(node: Any, path: Path, depth: int = 0) -> Any:
     return MISSING
 
 
-def merge(base: Any, patch: dict) -> dict:
+def merge(base: Any, patch: Dict[str, Any]) -> Dict[str, Any]:
     """``patch`` deep-merged into ``base`` (dicts merge, anything else replaces)."""
     new = dict(base) if isinstance(base, dict) else {}
     for key, value in patch.items():

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar, Union, cast
 
 from .._validate import check_seconds
 
@@ -29,7 +29,7 @@ from gevent.event import AsyncResult
 
 from ._base import BusLike, check_callable, check_name, creation_bus
 
-logger = logging.getLogger("specter_spoc.cache")
+logger: logging.Logger = logging.getLogger("specter_spoc.cache")
 
 T = TypeVar("T")
 _EMPTY: Any = object()
@@ -60,13 +60,13 @@ class Cache(Generic[T]):
 
     def __init__(self, name: str, ttl: Optional[float] = 0,
                  depends_on: Optional[Union[str, Iterable[str]]] = None) -> None:
-        self.name = check_name("Cache", name)
+        self.name: str = check_name("Cache", name)
         self._ttl = 0.0 if ttl is None else _check_ttl(ttl, f"Cache {name!r}")
-        self._value: Any = _EMPTY
+        self._value: T = _EMPTY
         self._expires = 0.0          # monotonic deadline, 0 = never
         self._updated_at = 0.0       # wall clock, for display
         self._generation = 0
-        self._flight: Optional[AsyncResult] = None
+        self._flight: Optional[AsyncResult[T]] = None
         self._callbacks: List[Callable[[], Any]] = []
         self._invalidating = False
         self._bus: BusLike = creation_bus()
@@ -138,7 +138,7 @@ class Cache(Generic[T]):
             if flight is None:
                 return self._compute(factory, seconds)
             try:
-                return flight.get()
+                return cast(T, flight.get())  # block=True: a value or the computer's exception
             except _Abandoned:
                 if self.is_valid():
                     return self._value

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Union, overload
 
 from . import _paths
+from ..typing import CleanupOwner
 from ._base import StateBase, Unsubscribe, check_callable, check_initial, logger
 from ._paths import MISSING, Path, PathConflict, PathLike, clone, lookup, normalize, render
 
@@ -53,7 +54,7 @@ class Model(StateBase):
         player.set("volume", 7)                        # prints: volume 7
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ()
 
     def __init__(self, name: str, initial_state: Optional[StateDict] = None, *,
                  emit_events: bool = False, change_event: Optional[str] = None) -> None:
@@ -150,7 +151,7 @@ class Model(StateBase):
 
     # ------------------------------------------------------------ subscribers
     def subscribe(self, fn: Subscriber, *, selector: Optional[Selector] = None,
-                  immediate: bool = False, owner: Any = None) -> Unsubscribe:
+                  immediate: bool = False, owner: Optional[CleanupOwner] = None) -> Unsubscribe:
         """Call ``fn(value, model)`` when the state changes; returns an
         unsubscribe function.
 
@@ -178,7 +179,7 @@ class Model(StateBase):
         return unsubscribe
 
     def watch(self, fn: Subscriber, *, selector: Optional[Selector] = None,
-              immediate: bool = True, owner: Any = None) -> Unsubscribe:
+              immediate: bool = True, owner: Optional[CleanupOwner] = None) -> Unsubscribe:
         """``subscribe()`` that also calls ``fn`` right away by default."""
         return self.subscribe(fn, selector=selector, immediate=immediate, owner=owner)
 

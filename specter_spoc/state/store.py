@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, TypeVar, overload
 
+from ..typing import CleanupOwner
 from ._base import StateBase, Unsubscribe, check_callable, check_initial
 
 R = TypeVar("R")
@@ -38,7 +39,7 @@ class Store(StateBase):
         online.get("count")                            # 2
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ()
 
     def __init__(self, name: str, initial_state: Optional[StateDict] = None, *,
                  emit_events: bool = False, change_event: Optional[str] = None) -> None:
@@ -139,7 +140,7 @@ class Store(StateBase):
 
     # ------------------------------------------------------------ subscribers
     def subscribe(self, fn: StateSubscriber, immediate: bool = False,
-                  owner: Any = None) -> Unsubscribe:
+                  owner: Optional[CleanupOwner] = None) -> Unsubscribe:
         """Call ``fn(state_copy, store)`` after every change; returns an
         unsubscribe function. With ``owner`` (anything with ``add_cleanup``,
         such as a Service) the subscription ends when the owner stops. With
@@ -150,7 +151,7 @@ class Store(StateBase):
             self._call(fn, dict(self._state))
         return unsubscribe
 
-    def watch(self, fn: StateSubscriber, immediate: bool = True, owner: Any = None) -> Unsubscribe:
+    def watch(self, fn: StateSubscriber, immediate: bool = True, owner: Optional[CleanupOwner] = None) -> Unsubscribe:
         """``subscribe()`` that also calls ``fn`` right away by default."""
         return self.subscribe(fn, immediate=immediate, owner=owner)
 

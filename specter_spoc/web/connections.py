@@ -31,6 +31,7 @@ import gevent
 from gevent import Greenlet
 from gevent.event import Event
 
+from ..typing import AnyGreenlet
 from ..wiring.scope import Scope, reset_current, set_current
 
 _UNAVAILABLE = b'{"error": "Service unavailable", "detail": "the server is shutting down"}'
@@ -69,7 +70,7 @@ class ConnectionTracker:
         #: fetch the final event (long-polling does it with a new request), and
         #: the runtime's SocketIngress refuses new connections itself
         self._socketio_prefix = "/" + socketio_path.strip("/") + "/"
-        self._seen: "weakref.WeakSet[Greenlet]" = weakref.WeakSet()
+        self._seen: "weakref.WeakSet[AnyGreenlet]" = weakref.WeakSet()
         self._busy: Dict[int, int] = {}
         self._in_flight = 0
         self._idle = Event()
@@ -88,8 +89,8 @@ class ConnectionTracker:
         tracked = isinstance(connection, Greenlet) and "SERVER_SOFTWARE" in environ
         token = set_current(self._scope) if tracked and self._scope is not None else None
         counted = tracked and not engineio
-        if tracked and "gunicorn.socket" not in environ:  # gunicorn's own loop times idle connections out
-            self._seen.add(connection)
+        if isinstance(connection, Greenlet) and "gunicorn.socket" not in environ:
+            self._seen.add(connection)  # gunicorn's own loop times idle connections out
         if tracked:
             self._busy[key] = self._busy.get(key, 0) + 1
         if counted:

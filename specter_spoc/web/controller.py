@@ -12,13 +12,33 @@ so a stopped controller never sees an event.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 from ..lifecycle.service import Service
+from ..typing import SocketIOLike
 from .handler import Handler
 from .router import Router
 
-logger = logging.getLogger("specter_spoc.controller")
+logger: logging.Logger = logging.getLogger("specter_spoc.controller")
+
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from ..contracts.schema import Schema
+    from ..state.model import Model
+    from ..state.store import Store
+
+
+class _Booter(Protocol):
+    """What a controller reads of the runtime that registered it (the
+    runtime sits above this layer, so it is named by shape, not imported)."""
+
+    @property
+    def draining(self) -> bool: ...
+
+    @property
+    def socketio(self) -> Optional[SocketIOLike]: ...
 
 
 class Controller(Service):
@@ -42,16 +62,16 @@ class Controller(Service):
     """
 
     name: str = "controller"
-    schemas: Dict[str, Any] = {}
+    schemas: Dict[str, Schema] = {}
     url_prefix: Optional[str] = None
 
     def __init__(self, name: Optional[str] = None) -> None:
         super().__init__(str(name or type(self).name))
-        self._blueprint: Any = None
+        self._blueprint: Optional[Blueprint] = None
         self._router: Optional[Router] = None
         self._handler_instance: Optional[ControllerHandler] = None
-        self._socketio: Any = None
-        self._runtime: Any = None
+        self._socketio: Optional[SocketIOLike] = None
+        self._runtime: Optional[_Booter] = None
 
     # ------------------------------------------------------------ to override
     def build_routes(self, router: Router) -> None:
@@ -63,13 +83,13 @@ class Controller(Service):
     # ----------------------------------------------------------------- routes
     def _gate(self) -> Optional[str]:
         runtime = self._runtime
-        if runtime is not None and getattr(runtime, "draining", False):
+        if runtime is not None and runtime.draining:
             return "the server is shutting down"
         if self.lifecycle_state != "running":
             return f"controller {self.name!r} is not running"
         return None
 
-    def build_blueprint(self, url_prefix: Optional[str] = None) -> Any:
+    def build_blueprint(self, url_prefix: Optional[str] = None) -> Blueprint:
         """The Flask Blueprint of this controller's routes (built once)."""
         if self._blueprint is None:
             router = Router(self.name, url_prefix=url_prefix if url_prefix is not None else (self.url_prefix or ""),
@@ -92,7 +112,7 @@ class Controller(Service):
             self._handler_instance = handler
         return self._handler_instance
 
-    def build_handler(self, socketio: Any = None) -> "ControllerHandler":
+    def build_handler(self, socketio: Optional[SocketIOLike] = None) -> "ControllerHandler":
         """Create the handler and, with ``socketio``, bind it now (and on every start)."""
         handler = self.create_handler()
         if socketio is not None:
@@ -121,14 +141,16 @@ class Controller(Service):
             self._setup_handler()
 
     @property
-    def socketio(self) -> Any:
+    def socketio(self) -> Optional[SocketIOLike]:
+        """The Socket.IO server the handler binds to: the one given to
+        :meth:`build_handler`, else the registering runtime's."""
         if self._socketio is not None:
             return self._socketio
         runtime = self._runtime or self.scope.registry.resolve("service_manager")
-        return getattr(runtime, "socketio", None)
+        return getattr(runtime, "socketio", None)  # a registry entry may be any object
 
     # ------------------------------------------------------------------ state
-    def schema(self, name: str) -> Any:
+    def schema(self, name: str) -> Schema:
         """The schema ``name`` from ``schemas``; KeyError listing the known ones."""
         try:
             return self.schemas[name]
@@ -137,12 +159,12 @@ class Controller(Service):
                            f"known: {sorted(self.schemas) or 'none'}. Add it to {type(self).__name__}.schemas."
                            ) from None
 
-    def create_model(self, name: str, initial_state: Optional[Dict[str, Any]] = None) -> Any:
+    def create_model(self, name: str, initial_state: Optional[Dict[str, Any]] = None) -> Model:
         """A Model owned by this controller (destroyed when it stops)."""
         from ..state.model import create_model
         return self.own(create_model(name, initial_state))
 
-    def create_store(self, name: str, initial_state: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
+    def create_store(self, name: str, initial_state: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Store:
         """A Store owned by this controller (destroyed when it stops)."""
         from ..state.store import create_store
         return self.own(create_store(name, initial_state, **kwargs))

@@ -23,7 +23,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Container, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Container, Dict, Iterable, List, Mapping, Optional, Sequence
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from gevent.pywsgi import WSGIServer
+
+    from ..typing import SocketIOLike
 
 #: logger of the development access log (one line per request)
 ACCESS_LOGGER = "specter_spoc.access"
@@ -57,7 +63,7 @@ def websocket_handler_class() -> type:
     return module.WebSocketHandler  # type: ignore[no-any-return]
 
 
-def make_server(listener: Any, app: Any, *, log: Optional[logging.Logger] = None) -> Any:
+def make_server(listener: Any, app: Callable[..., Any], *, log: Optional[logging.Logger] = None) -> "WSGIServer":
     """gevent's WSGIServer for ``app`` on ``listener`` with the matching
     handler class; ``log`` receives one access-log line per request (both
     handler classes write it there: gevent-websocket's reads
@@ -65,7 +71,8 @@ def make_server(listener: Any, app: Any, *, log: Optional[logging.Logger] = None
     from gevent.pywsgi import WSGIServer
 
     server = WSGIServer(listener, app, handler_class=websocket_handler_class(), log=log)
-    server.logger = log if log is not None else _SILENT
+    # gevent-websocket's handler logs through ``server.logger``, an attribute gevent does not declare
+    setattr(server, "logger", log if log is not None else _SILENT)
     return server
 
 
@@ -155,7 +162,7 @@ def configure_logging(level: Optional[str], config: Optional[Mapping[str, Any]] 
 
 
 # ------------------------------------------------------------------ flask run
-def check_server_mode(app: Any, socketio: Any) -> Optional[str]:
+def check_server_mode(app: "Flask", socketio: Optional["SocketIOLike"]) -> Optional[str]:
     """One warning line when this app is being served by ``flask run``
     (Werkzeug's development server) while Socket.IO runs in gevent mode on
     an unpatched process: long-polling connects but acks never arrive and
@@ -257,12 +264,15 @@ def run_with_reloader(argv: Sequence[str], listener: Any, roots: Sequence[Path],
         if proc is not None and proc.poll() is None:
             proc.send_signal(signum)
 
+    def stopping() -> bool:  # read afresh: the signal handler sets it between any two lines
+        return stop["signal"] is not None
+
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         while True:
             proc = child["proc"] = subprocess.Popen(list(argv), env=env, pass_fds=(fd,))
             code = proc.wait()
-            if stop["signal"] is not None:
+            if stopping():
                 return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
             if code == RELOAD_EXIT:
                 continue
@@ -270,9 +280,9 @@ def run_with_reloader(argv: Sequence[str], listener: Any, roots: Sequence[Path],
                 return code
             echo(f"server exited with status {code}; waiting for a file change to restart")
             before = watched_files(roots)
-            while stop["signal"] is None and not changed(before, watched_files(roots)):
+            while not stopping() and not changed(before, watched_files(roots)):
                 time.sleep(interval)
-            if stop["signal"] is not None:
+            if stopping():
                 return code
     finally:
         for sig, handler in previous.items():

@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from ..contracts._coerce import find_lone_surrogate, holds_lone_surrogate
 
-logger = logging.getLogger("specter_spoc.socket")
+logger: logging.Logger = logging.getLogger("specter_spoc.socket")
 
 __all__ = ["EventGuard", "EventLimits", "ON_EXCESS_CHOICES"]
 
@@ -75,13 +75,16 @@ class EventLimits(Protocol):
 class _Connection:
     """Admission state of one Engine.IO connection."""
 
-    __slots__ = ("in_flight", "tokens", "stamp", "size", "refusing", "refused")
+    __slots__ = ("in_flight", "tokens", "stamp", "size", "escapes", "refusing", "refused")
 
     def __init__(self) -> None:
         self.in_flight = 0
         self.tokens: Optional[float] = None  # filled on first use of the rate limit
         self.stamp = 0.0
         self.size = 0  # bytes of the packet being parsed (text + binary attachments)
+        #: the packet may decode to a lone surrogate: a text frame is UTF-8, so
+        #: only a \\ud8xx-\\udfxx escape can produce one (binary: always look)
+        self.escapes = True
         self.refusing = False  # inside a streak of 429s (notify and log once per streak)
         self.refused = 0
 
@@ -99,7 +102,7 @@ class EventGuard:
     def __init__(self, server: Any, limits: EventLimits) -> None:
         self.server = server
         self.limits = limits
-        self.refused = 0
+        self.refused: int = 0
         self._connections: Dict[str, _Connection] = {}
         self._message: Callable[..., Any] = server._handle_eio_message
         self._event: Callable[..., Any] = server._handle_event
@@ -151,8 +154,10 @@ class EventGuard:
             # a text packet starts a message (binary attachments follow it);
             # isascii() is O(1), so only non-ASCII text pays for an encode
             conn.size = len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
+            conn.escapes = data.find("\\ud") >= 0 or data.find("\\uD") >= 0  # two memchr-speed scans
         elif isinstance(data, (bytes, bytearray, memoryview)):
             conn.size += len(data)
+            conn.escapes = True
         return self._message(eio_sid, data)
 
     def _on_event(self, eio_sid: str, namespace: Optional[str], id: Optional[int], data: List[Any]) -> Any:
@@ -168,7 +173,7 @@ class EventGuard:
                          f"Payload of {conn.size} bytes is larger than the {ceiling}-byte limit; "
                          "send smaller events")
             return None
-        if holds_lone_surrogate(data):
+        if conn.escapes and holds_lone_surrogate(data):
             where = find_lone_surrogate(data[1:], "args") or "the event name"
             self._refuse(conn, eio_sid, sid, namespace or "/", id, data, 400,
                          f"{where} holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; "

@@ -8,15 +8,16 @@ and runs the handler's cleanups, last added first.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, overload
 
 import time
 
 from ..lifecycle.owner import Owner
+from ..typing import SocketIOLike
 from ..wiring.scope import Scope, current_scope
 
 R = TypeVar("R")
-logger = logging.getLogger("specter_spoc.handler")
+logger: logging.Logger = logging.getLogger("specter_spoc.handler")
 
 #: registry key under which a runtime provides its SocketIngress
 INGRESS_KEY = "socket_ingress"
@@ -41,7 +42,7 @@ class Handler:
     event_priorities: Dict[str, int] = {}
 
     def __init__(self) -> None:
-        self._socketio: Any = None
+        self._socketio: Optional[SocketIOLike] = None
         self._registered = False
         self._registered_handlers: List[Tuple[str, Callable[..., Any]]] = []
         self._life = Owner(f"Handler {type(self).name!r}", logger)
@@ -59,7 +60,8 @@ class Handler:
         return self._registered
 
     @property
-    def socketio(self) -> Any:
+    def socketio(self) -> Optional[SocketIOLike]:
+        """The Socket.IO server given to :meth:`setup` (None before and after teardown)."""
         return self._socketio
 
     def _bindings(self) -> List[Tuple[str, Callable[..., Any], int]]:
@@ -74,7 +76,7 @@ class Handler:
             bindings.append((event, method, self.event_priorities.get(event, 100)))
         return bindings
 
-    def setup(self, socketio: Any) -> "Handler":
+    def setup(self, socketio: Optional[SocketIOLike]) -> "Handler":
         """Subscribe every declared event; idempotent. A failing ``on_setup``
         undoes the subscriptions and re-raises."""
         if self._registered:
@@ -85,8 +87,12 @@ class Handler:
         for event, callback, priority in self._bindings():
             if ingress is not None:
                 ingress.subscribe(event, callback, owner=self, priority=priority)
-            else:
+            elif socketio is not None:
                 socketio.on_event(event, callback)
+            else:
+                raise RuntimeError(
+                    f"Handler {self.name!r}: setup() got no Socket.IO server and no runtime is booted "
+                    f"to route {event!r}; pass the SocketIO (handler.setup(socketio)) or boot() the app first.")
             self._registered_handlers.append((event, callback))
         self._registered = True
         try:
@@ -121,7 +127,13 @@ class Handler:
         self._life.push(fn)
         return self
 
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
+
     def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
+        """Release ``resource`` when this handler is torn down; returns it."""
         if resource is not None:
             self._life.own(resource, stop_method)
         return resource

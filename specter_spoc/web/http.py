@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import wraps
-from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, TypeVar, Union, overload
 
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -26,7 +26,7 @@ from .errors import error_body
 F = TypeVar("F", bound=Callable[..., Any])
 P = TypeVar("P", bound=Mapping[str, Any])
 
-_log = logging.getLogger("specter_spoc.http")
+_log: logging.Logger = logging.getLogger("specter_spoc.http")
 
 
 def _debug() -> bool:
@@ -36,8 +36,12 @@ def _debug() -> bool:
         return False
 
 
+LoggerLike = Union[logging.Logger, "logging.LoggerAdapter[Any]"]
+"""Where a view's errors are logged: a logger or an adapter around one."""
+
+
 def error_response(exc: BaseException, *, message: str = "Internal server error",
-                   logger: Optional[logging.Logger] = None) -> Any:
+                   logger: Optional[LoggerLike] = None) -> Any:
     """The JSON envelope response for ``exc`` (see :mod:`.errors`); a
     server error is logged with its traceback, a client error is not."""
     log = logger or _log
@@ -63,11 +67,11 @@ def normalize_response(result: Any) -> Any:
 @overload
 def json_endpoint(error_message: F) -> F: ...
 @overload
-def json_endpoint(error_message: Optional[str] = None, *, logger: Optional[logging.Logger] = None,
+def json_endpoint(error_message: Optional[str] = None, *, logger: Optional[LoggerLike] = None,
                   include_trace: bool = True) -> Callable[[F], F]: ...
 
 
-def json_endpoint(error_message: Any = None, *, logger: Optional[logging.Logger] = None,
+def json_endpoint(error_message: Any = None, *, logger: Optional[LoggerLike] = None,
                   include_trace: bool = True) -> Any:
     """Give a Flask view the JSON envelope. Use bare or with a message::
 
@@ -87,9 +91,9 @@ def json_endpoint(error_message: Any = None, *, logger: Optional[logging.Logger]
     message = error_message or "Internal server error"
 
     def decorator(fn: F) -> F:
-        log = logger or logging.getLogger(getattr(fn, "__module__", None) or "specter_spoc.http")
+        log: LoggerLike = logger or logging.getLogger(getattr(fn, "__module__", None) or "specter_spoc.http")
         if not include_trace:
-            log = _NoTraceLogger(log)  # type: ignore[assignment]
+            log = _NoTraceLogger(log)
 
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -103,8 +107,14 @@ def json_endpoint(error_message: Any = None, *, logger: Optional[logging.Logger]
     return decorator
 
 
-class _NoTraceLogger(logging.LoggerAdapter):
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+if TYPE_CHECKING:
+    _Adapter = logging.LoggerAdapter[LoggerLike]
+else:  # not subscriptable at run time before Python 3.11
+    _Adapter = logging.LoggerAdapter
+
+
+class _NoTraceLogger(_Adapter):
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("exc_info", None)
         super().log(level, msg, *args, **kwargs)
 
@@ -114,7 +124,7 @@ class _NoTraceLogger(logging.LoggerAdapter):
 
 
 def expect_json(*, required: Optional[Iterable[str]] = None, error: str = "Request body is required",
-                allow_empty: Optional[bool] = None) -> dict:
+                allow_empty: Optional[bool] = None) -> Dict[str, Any]:
     """The request's JSON object body, or an HTTPError explaining what is wrong.
 
     - no body -> 400 ``error``; ``{}`` is a body (the ``required`` check, or

@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
+from ..typing import CleanupOwner
 from ..wiring.scope import Scope, current_scope, reset_current, set_current
 from .errors import error_body
 from .event_guard import ON_EXCESS_CHOICES, EventGuard
 
 F = TypeVar("F", bound=Callable[..., Any])
-logger = logging.getLogger("specter_spoc.socket")
+logger: logging.Logger = logging.getLogger("specter_spoc.socket")
 
 #: event sent to a client whose event failed (name configurable per ingress)
 ERROR_EVENT = "specter_error"
@@ -69,6 +70,15 @@ def _arity(callback: Callable[..., Any]) -> Tuple[int, Optional[int]]:
     return fewest, most
 
 
+class _SocketIORequest(Protocol):
+    """The attributes Flask-SocketIO sets on ``flask.request`` while it
+    dispatches a Socket.IO event (Flask's own type does not declare them)."""
+
+    event: Dict[str, Any]
+    sid: str
+    namespace: str
+
+
 class SocketIngress:
     """Shared Socket.IO dispatcher with prioritised fan-out.
 
@@ -98,7 +108,7 @@ class SocketIngress:
         #: events a connection may send at once under the rate limit (default: the rate)
         self.rate_burst: Optional[int] = None
         #: "refuse" (error ack 429) or "disconnect" for an event over a limit
-        self.on_excess = "refuse"
+        self.on_excess: str = "refuse"
         self.configure(max_in_flight=max_in_flight, rate_limit=rate_limit, rate_burst=rate_burst,
                        on_excess=on_excess)
         self._guard: Optional[EventGuard] = None
@@ -174,7 +184,7 @@ class SocketIngress:
             self._guard = EventGuard.install(server, self)
 
     # ---------------------------------------------------------- subscribing
-    def subscribe(self, event_name: str, callback: Callable[..., Any], *, owner: Any = None,
+    def subscribe(self, event_name: str, callback: Callable[..., Any], *, owner: Optional[CleanupOwner] = None,
                   priority: int = 100) -> Callable[[], bool]:
         """Add ``callback`` for ``event_name``; returns an unsubscribe function.
         With ``owner`` (anything with ``add_cleanup``), it ends when the owner stops."""
@@ -198,7 +208,7 @@ class SocketIngress:
             owner.add_cleanup(unsubscribe)
         return unsubscribe
 
-    def on(self, event_name: str, callback: Optional[F] = None, *, owner: Any = None,
+    def on(self, event_name: str, callback: Optional[F] = None, *, owner: Optional[CleanupOwner] = None,
            priority: int = 100) -> Any:
         """``subscribe`` usable as a decorator when ``callback`` is omitted;
         returns ``callback`` (as SPECTER does), so ``on`` can also be stacked
@@ -208,7 +218,7 @@ class SocketIngress:
         self.subscribe(event_name, callback, owner=owner, priority=priority)
         return callback
 
-    def handler(self, event_name: str, *, owner: Any = None, priority: int = 100) -> Callable[[F], F]:
+    def handler(self, event_name: str, *, owner: Optional[CleanupOwner] = None, priority: int = 100) -> Callable[[F], F]:
         def decorator(fn: F) -> F:
             self.subscribe(event_name, fn, owner=owner, priority=priority)
             return fn
@@ -222,7 +232,7 @@ class SocketIngress:
                 return True
         return False
 
-    def subscribe_error_default(self, callback: Callable[..., Any], *, owner: Any = None,
+    def subscribe_error_default(self, callback: Callable[..., Any], *, owner: Optional[CleanupOwner] = None,
                                 priority: int = 100) -> Callable[[], bool]:
         """Add a Flask-SocketIO default error handler subscriber."""
         if not callable(callback):
@@ -240,7 +250,7 @@ class SocketIngress:
             owner.add_cleanup(unsubscribe)
         return unsubscribe
 
-    def on_error_default(self, callback: Optional[F] = None, *, owner: Any = None, priority: int = 100) -> Any:
+    def on_error_default(self, callback: Optional[F] = None, *, owner: Optional[CleanupOwner] = None, priority: int = 100) -> Any:
         """``subscribe_error_default`` usable as a decorator; returns ``callback``."""
         if callback is None:
             def decorator(fn: F) -> F:
@@ -267,8 +277,8 @@ class SocketIngress:
         self._error_subscribers.clear()
 
     @staticmethod
-    def _check_owner(owner: Any) -> None:
-        if owner is not None and not callable(getattr(owner, "add_cleanup", None)):
+    def _check_owner(owner: object) -> None:
+        if owner is not None and not (isinstance(owner, CleanupOwner) and callable(owner.add_cleanup)):
             raise TypeError(f"SocketIngress: owner must have add_cleanup() (a Service or Handler), "
                             f"got {type(owner).__name__}.")
 
@@ -396,18 +406,19 @@ class SocketIngress:
         longer connected."""
         try:
             from flask import request
-            event = request.event
+            sio_request = cast(_SocketIORequest, request)
+            event = sio_request.event
             environ = request.environ
         except (RuntimeError, AttributeError):
             return True  # not dispatched by Flask-SocketIO (a direct call)
-        args = event.get("args") or ()
+        args: Sequence[Any] = event.get("args") or ()
         if event_name == "connect":
             return bool(args) and args[0] is environ
         server = getattr(self._socketio, "server", None)
         manager = getattr(server, "manager", None)
         if manager is None:
             return True
-        return not manager.is_connected(request.sid, request.namespace)
+        return not manager.is_connected(sio_request.sid, sio_request.namespace)
 
     def _handle_error(self, event_name: str, exc: Exception) -> Any:
         """The error ack for ``exc``: the same envelope as a route's

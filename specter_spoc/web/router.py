@@ -14,19 +14,20 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar, overload
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Flask, jsonify
 
 from ..lifecycle.owner import Owner
 from ..wiring.scope import current_scope
 from .http import JSONErrors, error_response, normalize_response
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 Gate = Callable[[], Optional[str]]
 
 _ROUTES_ATTR = "_spoc_routes"
-_log = logging.getLogger("specter_spoc.router")
+_log: logging.Logger = logging.getLogger("specter_spoc.router")
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,8 @@ class Router:
         Health(url_prefix="/api").register(app)
     """
 
-    name = "router"
-    url_prefix = ""
+    name: str = "router"
+    url_prefix: str = ""
 
     def __init__(self, name: Optional[str] = None, *, url_prefix: Optional[str] = None,
                  import_name: Optional[str] = None, gate: Optional[Gate] = None) -> None:
@@ -141,7 +142,7 @@ class Router:
     def blueprint(self) -> Blueprint:
         return self.mount()
 
-    def register(self, app: Any) -> "Router":
+    def register(self, app: Flask) -> "Router":
         """Register the blueprint on ``app`` under ``url_prefix``."""
         app.register_blueprint(self.mount())
         return self
@@ -191,7 +192,13 @@ class Router:
         self._life.push(fn)
         return self
 
-    def own(self, resource: Optional[Any], stop_method: Optional[str] = None) -> Optional[Any]:
+    @overload
+    def own(self, resource: None, stop_method: Optional[str] = None) -> None: ...
+    @overload
+    def own(self, resource: R, stop_method: Optional[str] = None) -> R: ...
+
+    def own(self, resource: Optional[R], stop_method: Optional[str] = None) -> Optional[R]:
+        """Release ``resource`` when this router is torn down; returns it."""
         if resource is not None:
             self._life.own(resource, stop_method)
         return resource

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gevent
 
 from .._masking import mask_text, mask_url
 from ..lifecycle.service import Service
+from ..typing import SocketIOLike, SocketIOServerLike
 
 __all__ = ["SHUTDOWN_EVENT", "FLUSH_TIMEOUT", "SUPPORTED_ENGINEIO", "connected_clients", "disconnect_clients",
            "stop_background_tasks", "own_background_tasks", "MessageQueueMonitor", "message_queue_monitor"]
 
-logger = logging.getLogger("specter_spoc.socketio")
+logger: logging.Logger = logging.getLogger("specter_spoc.socketio")
 
 #: event every connected client receives just before the server disconnects it
 SHUTDOWN_EVENT = "server_shutdown"
@@ -37,21 +38,26 @@ FLUSH_TIMEOUT = 1.0
 SUPPORTED_ENGINEIO = (4,)
 
 
-def _engineio(socketio: Any) -> Any:
-    server = getattr(socketio, "server", None)
-    return getattr(server, "eio", None)
+def _server(socketio: Optional[SocketIOLike]) -> Optional[SocketIOServerLike]:
+    """The python-socketio server (None without Flask-SocketIO or before its init_app)."""
+    return socketio.server if socketio is not None else None
 
 
-def connected_clients(socketio: Any) -> int:
+def _engineio(socketio: Optional[SocketIOLike]) -> Any:
+    server = _server(socketio)
+    return server.eio if server is not None else None
+
+
+def connected_clients(socketio: Optional[SocketIOLike]) -> int:
     """Socket.IO clients (Engine.IO sessions) connected to this process."""
     eio = _engineio(socketio)
     return len(getattr(eio, "sockets", None) or {})
 
 
-def clients_by_namespace(socketio: Any) -> Dict[str, int]:
+def clients_by_namespace(socketio: Optional[SocketIOLike]) -> Dict[str, int]:
     """Connected clients per Socket.IO namespace (for the console and metrics)."""
-    server = getattr(socketio, "server", None)
-    manager = getattr(server, "manager", None)
+    server = _server(socketio)
+    manager = server.manager if server is not None else None
     out: Dict[str, int] = {}
     if manager is None:
         return out
@@ -64,18 +70,19 @@ def _pending(sessions: List[Any]) -> bool:
     return any(getattr(s, "queue", None) is not None and s.queue.qsize() for s in sessions)
 
 
-def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -> int:
+def disconnect_clients(socketio: Optional[SocketIOLike], deadline: float, *, payload: Any = None) -> int:
     """Send every local client :data:`SHUTDOWN_EVENT`, let the transports
     flush it (bounded by :data:`FLUSH_TIMEOUT` and ``deadline``), then close
     each session without waiting for its acknowledgement. Returns how many
     clients were disconnected. Never raises."""
-    server = getattr(socketio, "server", None)
+    server = _server(socketio)
     eio = _engineio(socketio)
     if server is None or eio is None or not connected_clients(socketio):
         return 0
     body = payload if payload is not None else {"reason": "shutdown", "reconnect": True}
     count = 0
-    with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):
+    # exception=False: the timeout ends the block silently (gevent documents it; its stubs omit it)
+    with gevent.Timeout(max(0.01, deadline - time.monotonic()), False):  # type: ignore[arg-type]
         try:
             for namespace in list(server.manager.get_namespaces()):
                 server.emit(SHUTDOWN_EVENT, body, namespace=namespace, ignore_queue=True)
@@ -95,7 +102,7 @@ def disconnect_clients(socketio: Any, deadline: float, *, payload: Any = None) -
     return count
 
 
-def own_background_tasks(socketio: Any, adopt: Callable[[Any], Any]) -> Callable[[], None]:
+def own_background_tasks(socketio: Optional[SocketIOLike], adopt: Callable[[Any], Any]) -> Callable[[], None]:
     """Hand every background task Engine.IO starts from now on (per-session
     ping and writer greenlets, its service task) to ``adopt``, so the
     runtime that owns the server kills and joins them at shutdown: a
@@ -119,11 +126,10 @@ def own_background_tasks(socketio: Any, adopt: Callable[[Any], Any]) -> Callable
     return restore
 
 
-def stop_background_tasks(socketio: Any) -> None:
+def stop_background_tasks(socketio: Optional[SocketIOLike]) -> None:
     """python-socketio's own ``shutdown()``: stops Engine.IO's service task
     (its docs: call it before the web server stops). Never raises."""
-    server = getattr(socketio, "server", None)
-    stop = getattr(server, "shutdown", None)
+    stop = getattr(_server(socketio), "shutdown", None)  # python-socketio >= 5.9
     if callable(stop):
         try:
             stop()
@@ -140,17 +146,17 @@ class MessageQueueMonitor(Service):
     """
 
     #: seconds one health probe may take
-    probe_timeout = 1.0
+    probe_timeout: float = 1.0
     #: starts before the app's own services, so their first emits travel
     priority = -500
 
-    def __init__(self, socketio: Any) -> None:
+    def __init__(self, socketio: SocketIOLike) -> None:
         super().__init__("socketio.message_queue")
         self._socketio = socketio
 
-    def _manager(self) -> Any:
-        server = getattr(self._socketio, "server", None)
-        return getattr(server, "manager", None), server
+    def _manager(self) -> Tuple[Any, Optional[SocketIOServerLike]]:
+        server = _server(self._socketio)
+        return (server.manager if server is not None else None), server
 
     def on_start(self) -> None:
         if not _patched():
@@ -161,7 +167,7 @@ class MessageQueueMonitor(Service):
             return
         manager, server = self._manager()
         if server is not None and manager is not None and not getattr(server, "manager_initialized", True):
-            server.manager_initialized = True
+            setattr(server, "manager_initialized", True)  # python-socketio's lazy-init flag
             manager.initialize()  # starts the listener (an Engine.IO background task the runtime owns)
 
     def _probe(self) -> Optional[str]:
@@ -207,9 +213,11 @@ def _patched() -> bool:
     return bool(monkey.is_module_patched("socket"))
 
 
-def message_queue_monitor(socketio: Any) -> Optional[MessageQueueMonitor]:
+def message_queue_monitor(socketio: Optional[SocketIOLike]) -> Optional[MessageQueueMonitor]:
     """A monitor when ``socketio`` publishes through a message queue, else None."""
     from socketio.pubsub_manager import PubSubManager
 
-    manager = getattr(getattr(socketio, "server", None), "manager", None)
-    return MessageQueueMonitor(socketio) if isinstance(manager, PubSubManager) else None
+    server = _server(socketio)
+    if socketio is None or server is None or not isinstance(server.manager, PubSubManager):
+        return None
+    return MessageQueueMonitor(socketio)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Optional, Tuple
 
-logger = logging.getLogger("specter_spoc.bus")
+logger: logging.Logger = logging.getLogger("specter_spoc.bus")
 
 Listener = Callable[[Any], Any]
 
@@ -122,8 +122,12 @@ class EventBus:
             try:
                 callback(data)
             except Exception:
-                logger.exception("bus listener %r for event %r raised; the other listeners still ran",
-                                  callback, event)
+                self._listener_failed(callback, event)
+
+    @staticmethod
+    def _listener_failed(callback: Listener, event: str) -> None:
+        """A listener raised (inside ``except``): log it; the others still run."""
+        logger.exception("bus listener %r for event %r raised; the other listeners still ran", callback, event)
 
     def absorb(self, other: "EventBus") -> None:
         """Add ``other``'s listeners and taps after this bus's own (a runtime

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, Type, TypeVar, Union, overload
 
+from ..typing import CleanupOwner
 from .bus import EventBus, Listener
 from .registry import Registry
 from .scope import _DIRECTORY, _current, _outside, current_scope
@@ -30,9 +31,21 @@ class BusProxy:
         return current_scope().bus.once(event, callback)
 
     def emit(self, event: str, data: object = None) -> None:
-        # hot path: current_scope() inlined (a request, a service greenlet
-        # and a one-runtime process all resolve without a function call)
-        (_current.get() or _DIRECTORY.fallback or _outside()).bus.emit(event, data)
+        # The hot path of ported SPECTER code, so one frame: current_scope()
+        # is inlined (a request, a service greenlet and a one-runtime process
+        # resolve without a call), an event nobody listens to returns at once,
+        # and the listener loop runs here; taps and errors go through the bus.
+        bus = (_current.get() or _DIRECTORY.fallback or _outside()).bus
+        listeners = bus._listeners.get(event)
+        if bus._taps:
+            bus.emit(event, data)
+            return
+        if listeners:
+            for callback in listeners:
+                try:
+                    callback(data)
+                except Exception:
+                    bus._listener_failed(callback, event)
 
     def clear(self, event: Optional[str] = None) -> None:
         current_scope().bus.clear(event)
@@ -57,7 +70,7 @@ class RegistryProxy:
 
     __slots__ = ()
 
-    def provide(self, key: str, value: T, owner: Any = None, replace: bool = False) -> T:
+    def provide(self, key: str, value: T, owner: Optional[CleanupOwner] = None, replace: bool = False) -> T:
         return current_scope().registry.provide(key, value, owner=owner, replace=replace)
 
     def unregister(self, key: str) -> bool:
@@ -103,5 +116,13 @@ class RegistryProxy:
         return f"<registry proxy -> {current_scope()!r}>"
 
 
-bus = BusProxy()
-registry = RegistryProxy()
+bus: BusProxy = BusProxy()
+"""The current app's :class:`~specter_spoc.EventBus`, resolved on every use
+through :func:`~specter_spoc.wiring.scope.current_scope`: module-level code can
+import it once and still reach the right app's bus when several apps share a
+process (or the process-wide default scope when no app is booted)."""
+
+registry: RegistryProxy = RegistryProxy()
+"""The current app's :class:`~specter_spoc.Registry`, resolved per use like
+:data:`bus`; ``registry.provide(key, value, owner=service)`` registers a
+collaborator that is removed again when ``service`` stops."""

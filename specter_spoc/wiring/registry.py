@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar, Union, overl
 import gevent
 from gevent.event import AsyncResult
 
+from ..typing import CleanupOwner
+
 T = TypeVar("T")
 
 _MISSING = object()
@@ -39,9 +41,9 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: Dict[str, Any] = {}
-        self._waiters: Dict[str, List[AsyncResult]] = {}
+        self._waiters: Dict[str, List[AsyncResult[Any]]] = {}
 
-    def provide(self, key: str, value: T, owner: Any = None, replace: bool = False) -> T:
+    def provide(self, key: str, value: T, owner: Optional[CleanupOwner] = None, replace: bool = False) -> T:
         """Register ``value`` under ``key`` and return it.
 
         A second provide of the same key raises ``KeyError`` unless
@@ -55,13 +57,12 @@ class Registry:
                 "pass replace=True to overwrite it, or pick another key."
             )
         if owner is not None:
-            add_cleanup = getattr(owner, "add_cleanup", None)
-            if not callable(add_cleanup):
+            if not isinstance(owner, CleanupOwner) or not callable(owner.add_cleanup):
                 raise TypeError(
                     f"registry.provide({key!r}, owner=...) needs an owner with add_cleanup() "
                     f"(a Service, Handler or Router), got {type(owner).__name__}."
                 )
-            add_cleanup(lambda: self._unregister_if(key, value))
+            owner.add_cleanup(lambda: self._unregister_if(key, value))
         self._entries[key] = value
         for waiter in self._waiters.pop(key, ()):
             waiter.set(value)
@@ -144,7 +145,7 @@ class Registry:
         value = self._entries.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        waiter = AsyncResult()
+        waiter: AsyncResult[Any] = AsyncResult()
         self._waiters.setdefault(key, []).append(waiter)
         try:
             return waiter.get(timeout=timeout)

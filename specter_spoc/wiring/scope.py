@@ -56,14 +56,14 @@ class Scope:
         name: str,
         *,
         enter: Optional[Callable[[], ContextManager[Any]]] = None,
-        owner: Any = None,
+        owner: Optional[object] = None,
     ) -> None:
-        self.name = name
-        self.bus = EventBus()
-        self.registry = Registry()
-        self.enter = enter
+        self.name: str = name
+        self.bus: EventBus = EventBus()
+        self.registry: Registry = Registry()
+        self.enter: Optional[Callable[[], ContextManager[Any]]] = enter
         #: the object that owns this scope (a Runtime), for introspection only
-        self.owner = owner
+        self.owner: Optional[object] = owner
 
     @contextmanager
     def activate(self) -> Iterator["Scope"]:

@@ -10,18 +10,23 @@ Each signal is sent with the service or runtime as the sender.
 """
 from __future__ import annotations
 
-from blinker import Namespace
+from blinker import NamedSignal, Namespace
 
 _signals = Namespace()
 
-#: sent after a Service's on_start succeeded (sender: the service)
-service_started = _signals.signal("service-started")
-#: sent after a Service stopped and released everything it owned
-service_stopped = _signals.signal("service-stopped")
-#: sent when a greenlet owned by a Service died of an uncaught exception
-#: (sender: the service; kwargs: error, label, action)
-service_crashed = _signals.signal("service-crashed")
-#: sent when a Runtime finished booting (sender: the runtime)
-runtime_booted = _signals.signal("runtime-booted")
-#: sent when a Runtime begins shutting down (sender: the runtime)
-runtime_shutting_down = _signals.signal("runtime-shutting-down")
+service_started: NamedSignal = _signals.signal("service-started")
+"""Sent after a Service's ``on_start`` succeeded (sender: the service)."""
+
+service_stopped: NamedSignal = _signals.signal("service-stopped")
+"""Sent after a Service stopped and released everything it owned (sender: the service)."""
+
+service_crashed: NamedSignal = _signals.signal("service-crashed")
+"""Sent when a greenlet owned by a Service died of an uncaught exception
+(sender: the service; keyword arguments: ``error``, ``label``, ``action``)."""
+
+runtime_booted: NamedSignal = _signals.signal("runtime-booted")
+"""Sent when a Runtime finished booting (sender: the runtime)."""
+
+runtime_shutting_down: NamedSignal = _signals.signal("runtime-shutting-down")
+"""Sent when a Runtime begins shutting down (sender: the runtime), before
+anything is stopped, so listeners can still use the services."""

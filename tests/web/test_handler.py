@@ -270,3 +270,17 @@ def test_two_handlers_share_an_event_in_a_booted_app(spoc_app_factory: Any) -> N
         client.disconnect()
     runtime.shutdown()
     assert not first.registered and not second.registered
+
+
+def test_setup_with_no_server_and_no_runtime_names_the_fix() -> None:
+    class Lonely(Handler):
+        name = "chat"
+        events = {"chat:send": "on_send"}
+
+        def on_send(self, data: Any = None) -> dict:
+            return {"ok": True}
+
+    handler = Lonely()
+    with pytest.raises(RuntimeError, match=r"Handler 'chat'.*'chat:send'.*handler\.setup\(socketio\)"):
+        handler.setup(None)
+    assert not handler.registered

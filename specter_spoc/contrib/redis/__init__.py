@@ -14,9 +14,9 @@ from __future__ import annotations
 
 try:
     import redis as _redis  # noqa: F401
-except ImportError as exc:  # pragma: no cover - redis is installed with the extra
+except ImportError as _missing:  # pragma: no cover - redis is installed with the extra
     raise ImportError("specter_spoc.contrib.redis needs the redis package: "
-                      "pip install 'specter-spoc[redis]' (or pip install redis).") from exc
+                      "pip install 'specter-spoc[redis]' (or pip install redis).") from _missing
 
 from .bridge import DEFAULT_BUS_CHANNEL, RedisBusBridge, SharedEventError
 from .connection import Backoff, RedisConnection, mask_url

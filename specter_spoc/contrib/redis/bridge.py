@@ -45,7 +45,7 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import gevent
 from gevent import getcurrent
@@ -57,10 +57,11 @@ from .connection import RedisConnection, require_gevent_patch
 
 __all__ = ["RedisBusBridge", "SharedEventError", "DEFAULT_BUS_CHANNEL"]
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
-#: the pub/sub channel used when none is given (``BUS_REDIS_CHANNEL``)
 DEFAULT_BUS_CHANNEL = "specter_spoc:bus"
+"""The pub/sub channel used when none is given (setting ``BUS_REDIS_CHANNEL``);
+give each deployment sharing one Redis its own channel."""
 
 _MAGIC = "spoc-bus/1"
 _PATTERN_CHARS = frozenset("*?[")
@@ -119,15 +120,15 @@ class RedisBusBridge(Service):
             raise TypeError(f"RedisBusBridge {name!r}: channel must be a non-empty str, got {channel!r}.")
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise ValueError(f"RedisBusBridge {name!r}: max_pending must be an int >= 1, got {max_pending!r}.")
-        self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
+        self.connection: RedisConnection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, retries=0)
         self.channel = channel
         #: raise at start when Redis is unreachable (else start degraded and reconnect)
-        self.require_at_boot = bool(require_at_boot)
+        self.require_at_boot: bool = bool(require_at_boot)
         self.max_pending = max_pending
-        self.flush_timeout = float(flush_timeout)
+        self.flush_timeout: float = float(flush_timeout)
         self._patterns: Tuple[str, ...] = ()
-        self._exact: frozenset = frozenset()
+        self._exact: FrozenSet[str] = frozenset()
         self._globs: Tuple[str, ...] = ()
         self._cache: Dict[str, bool] = {}
         self._outbox: "Queue[str]" = Queue(maxsize=max_pending)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type, TypeVar
 
 import gevent
 import redis
@@ -43,12 +43,12 @@ __all__ = ["RedisConnection", "Backoff", "mask_url", "CONNECTION_ERRORS", "requi
 
 T = TypeVar("T")
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
 
 #: exceptions meaning "Redis is unreachable right now": refused or reset
 #: connections, timeouts, a server still loading its data set
-CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+CONNECTION_ERRORS: Tuple[Type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def require_gevent_patch(what: str) -> None:
@@ -79,8 +79,8 @@ class Backoff:
     def __init__(self, initial: float = 0.1, maximum: float = 5.0) -> None:
         if not 0 < initial <= maximum:
             raise ValueError(f"Backoff needs 0 < initial <= maximum, got initial={initial}, maximum={maximum}.")
-        self.initial = float(initial)
-        self.maximum = float(maximum)
+        self.initial: float = float(initial)
+        self.maximum: float = float(maximum)
         self._policy = EqualJitterBackoff(cap=self.maximum, base=self.initial)
         self._failures = 0
 
@@ -133,17 +133,17 @@ class RedisConnection:
                 raise ValueError(f"{name}: {label} must be seconds > 0, got {value!r}.")
         self.url = url
         self.name = name
-        self.connect_timeout = float(connect_timeout)
-        self.read_timeout = float(read_timeout)
-        self.health_check_interval = float(health_check_interval)
+        self.connect_timeout: float = float(connect_timeout)
+        self.read_timeout: float = float(read_timeout)
+        self.health_check_interval: float = float(health_check_interval)
         self.max_connections = max_connections
-        self.retries = int(retries)
+        self.retries: int = int(retries)
         self._backoff = Backoff(backoff_initial, backoff_max)
         self._client: Any = None
         self._pool: Any = None
-        self.state = "connecting"
+        self.state: str = "connecting"
         self.last_error: Optional[str] = None
-        self.outages = 0
+        self.outages: int = 0
         self._down_since: Optional[float] = None
         self._up_since: Optional[float] = None
         self._failures_this_outage = 0

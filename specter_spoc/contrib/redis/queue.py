@@ -42,10 +42,9 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import gevent
-from gevent import Greenlet
 from gevent.event import Event
 from gevent.queue import Queue
 from redis.exceptions import ResponseError
@@ -53,14 +52,19 @@ from redis.exceptions import ResponseError
 from ...lifecycle.offload import bind_offload_owner
 from ...lifecycle.queue_backend import QUEUE_BACKEND_KEY, QueueBinding
 from ...lifecycle.service import Service
+from ...typing import AnyGreenlet
 from .connection import CONNECTION_ERRORS, RedisConnection, mask_url, require_gevent_patch
+
+if TYPE_CHECKING:
+    from ...lifecycle.queue import QueueService
 
 __all__ = ["RedisQueueBackend", "RedeliveryLimitExceeded", "DEFAULT_QUEUE_PREFIX"]
 
-logger = logging.getLogger("specter_spoc.contrib.redis")
+logger: logging.Logger = logging.getLogger("specter_spoc.contrib.redis")
 
-#: key prefix of the streams when none is given (``QUEUE_REDIS_PREFIX``)
 DEFAULT_QUEUE_PREFIX = "specter_spoc:queue"
+"""Key prefix of the queue streams when none is given (setting ``QUEUE_REDIS_PREFIX``);
+give each deployment sharing one Redis its own prefix."""
 #: consumer that holds items given back at stop until another consumer claims them
 _RELEASED = "~released"
 _BATCH = 256
@@ -146,18 +150,18 @@ class RedisQueueBackend(Service):
                               ("prefetch", 1 if prefetch is None else prefetch)):
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
                 raise ValueError(f"RedisQueueBackend {name!r}: {label} must be an int >= 1, got {number!r}.")
-        self.visibility_timeout = _check_seconds(visibility_timeout, "visibility_timeout", name)
-        self.block = _check_seconds(block, "block", name)
+        self.visibility_timeout: float = _check_seconds(visibility_timeout, "visibility_timeout", name)
+        self.block: float = _check_seconds(block, "block", name)
         self.prefix = prefix
         self.group = group
         self.max_deliveries = max_deliveries
         self.prefetch = prefetch
         self.dead_letter_maxlen = dead_letter_maxlen
-        self.as_default = bool(as_default)
+        self.as_default: bool = bool(as_default)
         #: raise at start when Redis is unreachable (else start degraded and reconnect)
-        self.require_at_boot = bool(require_at_boot)
+        self.require_at_boot: bool = bool(require_at_boot)
         # the read timeout must outlast the longest blocking read
-        self.connection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
+        self.connection: RedisConnection = RedisConnection(url, name=name, connect_timeout=connect_timeout,
                                           backoff_max=backoff_max, read_timeout=max(10.0, self.block + 5.0))
         self._bindings: List["_RedisQueueBinding"] = []
         self._bounded_xadd: Any = None
@@ -231,7 +235,7 @@ class RedisQueueBackend(Service):
         return out
 
     # -------------------------------------------------------------- binding
-    def bind(self, service: Any) -> "_RedisQueueBinding":
+    def bind(self, service: QueueService) -> "_RedisQueueBinding":
         """The per-service binding a QueueService starts (see queue_backend)."""
         binding = _RedisQueueBinding(self, service)
         self._bindings = [b for b in self._bindings if not b.closed] + [binding]
@@ -266,9 +270,9 @@ class _Held:
         self.capacity = capacity
         self.owned: Dict[str, Any] = {}      # taken by this process, not yet acknowledged
         self.in_flight: Dict[str, Any] = {}  # being handled by a worker right now
-        self.idle = Event()
+        self.idle: Event = Event()
         self.idle.set()
-        self.room = Event()
+        self.room: Event = Event()
         self.room.set()
 
     def take(self, entry_id: str, item: Any) -> None:
@@ -300,27 +304,27 @@ class _RedisQueueBinding(QueueBinding):
     the backlog figure. This class starts them and the workers, and gives
     unfinished items back at close."""
 
-    def __init__(self, backend: RedisQueueBackend, service: Any) -> None:
+    def __init__(self, backend: RedisQueueBackend, service: QueueService) -> None:
         self.backend = backend
         self.service = service
-        self.conn = backend.connection
-        self.stream = backend.stream_key(service.name)
-        self.dead = backend.dead_letter_key(service.name)
-        self.group = backend.group
-        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.visibility_ms = max(1, int(backend.visibility_timeout * 1000))
-        self.closed = False
-        self.held = _Held(backend.prefetch or max(16, 4 * int(service.worker_count)))
-        self.counts = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
+        self.conn: RedisConnection = backend.connection
+        self.stream: str = backend.stream_key(service.name)
+        self.dead: str = backend.dead_letter_key(service.name)
+        self.group: str = backend.group
+        self.consumer: str = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.visibility_ms: int = max(1, int(backend.visibility_timeout * 1000))
+        self.closed: bool = False
+        self.held: _Held = _Held(backend.prefetch or max(16, 4 * int(service.worker_count)))
+        self.counts: Dict[str, int] = {"reclaimed": 0, "released": 0, "acked": 0, "redelivery_limit": 0}
         self.buffer: "Queue[Tuple[str, Any]]" = Queue()
-        self.acker = _Acker(self)
-        self.reader = _Reader(self)
-        self.maintainer = _Maintainer(self)
-        self._greenlets: List[Greenlet] = []
-        self._workers: List[Greenlet] = []
+        self.acker: _Acker = _Acker(self)
+        self.reader: _Reader = _Reader(self)
+        self.maintainer: _Maintainer = _Maintainer(self)
+        self._greenlets: List[AnyGreenlet] = []
+        self._workers: List[AnyGreenlet] = []
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> List[Greenlet]:
+    def start(self) -> List[AnyGreenlet]:
         spawn = self.service.spawn
         self._greenlets = [spawn(self.reader.run, label="redis-reader"),
                            spawn(self.acker.run, label="redis-acker"),
@@ -404,7 +408,9 @@ class _RedisQueueBinding(QueueBinding):
             return
         raw = fields.get(b"d", fields.get("d")) if isinstance(fields, dict) else None
         try:
-            item = json.loads(raw)  # type: ignore[arg-type]  # None raises TypeError: handled below
+            if raw is None:
+                raise TypeError("the stream entry has no 'd' field")
+            item = json.loads(raw)
         except (TypeError, ValueError, RecursionError) as exc:  # a foreign or corrupt entry
             held.take(entry_id, None)
             self.acker.dead_letter(entry_id, raw, "undecodable", exc, deliveries, item=raw)
@@ -496,7 +502,7 @@ class _Reader:
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
         self.stopping = False
-        self.group_ready = False
+        self.group_ready: bool = False
 
     def ensure_group(self) -> None:
         if self.group_ready:
@@ -541,7 +547,7 @@ class _Acker:
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
         self.pending: List[str] = []
-        self.wake = Event()
+        self.wake: Event = Event()
 
     def ack(self, entry_id: str) -> None:
         self.pending.append(entry_id)
@@ -592,7 +598,7 @@ class _Maintainer:
 
     def __init__(self, binding: _RedisQueueBinding) -> None:
         self.binding = binding
-        self.backlog = 0
+        self.backlog: int = 0
 
     def run(self) -> None:
         b = self.binding
