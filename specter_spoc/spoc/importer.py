@@ -60,7 +60,7 @@ class DependencyGraph(Generic[T]):
 
     def topological_sort(self) -> List[T]:
         """Every node after the nodes it depends on; :class:`CircularDependencyError` on a cycle."""
-        sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+        sorter: graphlib.TopologicalSorter[T] = graphlib.TopologicalSorter()
         for node in self.nodes:
             sorter.add(node, *[src for src, dsts in self.graph.items() if node in dsts])
         try:
