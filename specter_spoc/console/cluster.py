@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, TypeVar
 
 from .collect import mask_message
 
 __all__ = ["ProcessDirectory", "KEY_PREFIX"]
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger("specter_spoc.console")
 
@@ -59,7 +61,7 @@ class ProcessDirectory:
     def ttl_ms(self) -> int:
         return max(1000, int(self.interval * 3000))
 
-    def _run(self, fn: Any, default: Any) -> Any:
+    def _run(self, fn: Callable[[Any], _T], default: _T) -> _T:
         try:
             value = fn(self.client)
         except self._errors as exc:

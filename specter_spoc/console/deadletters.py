@@ -103,7 +103,8 @@ class RedisDeadLetters:
         return value.decode() if isinstance(value, bytes) else str(value)
 
     def _entries(self, count: Optional[int]) -> List[Any]:
-        return self.client.xrange(self.dead, count=count)
+        entries: List[Any] = self.client.xrange(self.dead, count=count)
+        return entries
 
     def list(self, count: int = 100) -> List[Dict[str, Any]]:
         out = []

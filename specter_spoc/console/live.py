@@ -15,12 +15,12 @@ this process's snapshot only then (see :mod:`.cluster`).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Protocol, Set, cast
 
-from gevent import Greenlet
 from gevent.event import Event
 
 from ..lifecycle.service import Service
+from ..typing import AnyGreenlet
 from ..wiring import signals
 from .actions import ActionError, dead_letters, purge, queue_names, requeue, restart_service
 from .auth import ConsoleAuth
@@ -63,7 +63,7 @@ class ConsoleService(Service):
         self.room = f"console:{self.identity['id']}"
         self.watchers: Set[str] = set()
         self.directory: Any = None
-        self._pusher: Optional[Greenlet] = None
+        self._pusher: Optional[AnyGreenlet] = None
         self._wake = Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -193,6 +193,13 @@ class ConsoleService(Service):
         return result
 
 
+class _SocketIORequest(Protocol):
+    """What Flask-SocketIO sets on ``flask.request`` while it dispatches a
+    Socket.IO event (Flask's own type does not declare it)."""
+
+    sid: str
+
+
 def register_namespace(console: ConsoleService) -> None:
     """The ``/_spoc`` handlers: refuse unauthenticated or cross-origin
     clients, track watchers, answer actions with an ack."""
@@ -211,11 +218,11 @@ def register_namespace(console: ConsoleService) -> None:
             raise ConnectionRefusedError("unauthorized: the runtime console needs its token "
                                          '(Socket.IO auth {"token": ...}) and the same origin')
         join_room(console.room)
-        console.client_connected(request.sid)
+        console.client_connected(cast(_SocketIORequest, request).sid)
         return True
 
     def on_disconnect(*_: Any) -> None:
-        console.client_gone(request.sid)
+        console.client_gone(cast(_SocketIORequest, request).sid)
 
     def on_action(data: Any = None) -> Dict[str, Any]:
         try:

@@ -243,7 +243,9 @@ class MetricsService(Service):
     def _mark_dead(self) -> None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())
+        # prometheus_client leaves this function unannotated: name its signature here
+        mark_process_dead: Callable[[int], None] = multiprocess.mark_process_dead
+        mark_process_dead(os.getpid())
 
     # ----------------------------------------------------------------- hooks
     def _on_emit(self, event: str, data: Any) -> None:
@@ -261,7 +263,7 @@ class MetricsService(Service):
     def _instrument_socketio(self) -> None:
         server = getattr(self.runtime.socketio, "server", None)
         trigger, emit = getattr(server, "_trigger_event", None), getattr(server, "emit", None)
-        if not callable(trigger) or not callable(emit):
+        if server is None or not callable(trigger) or not callable(emit):
             return
         events_in: Callable[..., Any] = lambda ns: self.events.labels(ns or "/", "in").inc()  # noqa: E731
 
@@ -287,7 +289,7 @@ class MetricsService(Service):
     def _instrument_draining(self) -> None:
         tracker = getattr(self.runtime, "_connections", None)
         unavailable = getattr(tracker, "_unavailable", None)
-        if not callable(unavailable):
+        if tracker is None or not callable(unavailable):
             return
 
         def counted(start_response: Any) -> Any:
@@ -333,12 +335,16 @@ class MetricsService(Service):
         client = _require_client()
         self.sample()
         if not self.multiprocess:
-            return client.generate_latest(self.registry)
+            single: bytes = client.generate_latest(self.registry)
+            return single
         from prometheus_client import multiprocess
 
         registry = client.CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return client.generate_latest(registry)
+        # prometheus_client leaves the constructor unannotated: name its signature here
+        collect_all: Callable[[Any], object] = multiprocess.MultiProcessCollector
+        collect_all(registry)  # registers itself in the registry
+        merged: bytes = client.generate_latest(registry)
+        return merged
 
 
 def metrics_response(metrics: MetricsService) -> Any:
