@@ -28,7 +28,7 @@ __all__ = ["ProcessDirectory", "KEY_PREFIX"]
 
 _T = TypeVar("_T")
 
-logger = logging.getLogger("specter_spoc.console")
+logger: logging.Logger = logging.getLogger("specter_spoc.console")
 
 #: Redis key prefix of the console's shared state
 KEY_PREFIX = "spoc:console:"
@@ -45,13 +45,13 @@ class ProcessDirectory:
     def __init__(self, url: str, app_name: str, process_id: str, *, interval: float = 1.0) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+        self.client: Any = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
                                            health_check_interval=10)
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-        self.url = mask_message(url)
-        self.prefix = f"{KEY_PREFIX}{app_name}:"
+        self.url: str = mask_message(url)
+        self.prefix: str = f"{KEY_PREFIX}{app_name}:"
         self.process_id = process_id
-        self.interval = float(interval)
+        self.interval: float = float(interval)
         self._down = False
 
     def close(self) -> None:

@@ -182,7 +182,7 @@ class BusRates:
 
     def __init__(self, bus: Any, window: float = 5.0) -> None:
         self._bus = bus
-        self.window = float(window)
+        self.window: float = float(window)
         self._counts: Dict[str, int] = {}
         self._history: Deque[Tuple[float, Dict[str, int]]] = deque()
         self._untap: Optional[Callable[[], None]] = None
@@ -240,7 +240,7 @@ class Collector:
         self.runtime = runtime
         self.errors = errors
         self.bus_rates = bus_rates
-        self.identity = identity or process_identity(runtime)
+        self.identity: Dict[str, Any] = identity or process_identity(runtime)
         self._last_processed: Dict[str, Tuple[float, int]] = {}
 
     # ------------------------------------------------------------------ tree

@@ -36,7 +36,7 @@ class ConsoleClient:
     def __init__(self, url: str, token: Optional[str], rule: str = DEFAULT_RULE, timeout: float = 10.0) -> None:
         if not url.startswith(("http://", "https://")):
             raise click.UsageError(f"--url must be the app's base URL like http://127.0.0.1:5000, got {url!r}.")
-        self.base = url.rstrip("/") + "/" + rule.strip("/")
+        self.base: str = url.rstrip("/") + "/" + rule.strip("/")
         self.token = token
         self.timeout = timeout
 

@@ -95,8 +95,8 @@ class RedisDeadLetters:
 
     def __init__(self, client: Any, prefix: str, queue_name: str) -> None:
         self.client = client
-        self.stream = f"{prefix}:{queue_name}"
-        self.dead = f"{prefix}:{queue_name}:dead"
+        self.stream: str = f"{prefix}:{queue_name}"
+        self.dead: str = f"{prefix}:{queue_name}:dead"
 
     @staticmethod
     def _text(value: Any) -> str:

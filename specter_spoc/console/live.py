@@ -29,7 +29,7 @@ from .deadletters import MemoryDeadLetters, redis_backend_of
 
 __all__ = ["ConsoleService", "CONSOLE_NAMESPACE", "SNAPSHOT_EVENT"]
 
-logger = logging.getLogger("specter_spoc.console")
+logger: logging.Logger = logging.getLogger("specter_spoc.console")
 
 #: event carrying ``{"processes": [...], "self": id, "actions": bool}`` to console clients
 SNAPSHOT_EVENT = "snapshot"
@@ -51,16 +51,16 @@ class ConsoleService(Service):
             raise ValueError(f"install_console(interval=...) must be seconds > 0, got {interval!r}.")
         self.runtime = runtime
         self.auth = auth
-        self.actions_enabled = bool(actions)
-        self.period = float(interval)
+        self.actions_enabled: bool = bool(actions)
+        self.period: float = float(interval)
         self.redis_url = redis_url
-        self.identity = process_identity(runtime)
+        self.identity: Dict[str, Any] = process_identity(runtime)
         # crashes of this runtime's services; ERROR records of specter_spoc and of the app's logger
-        self.errors = ErrorLog(loggers=("specter_spoc", runtime.app.logger.name),
+        self.errors: ErrorLog = ErrorLog(loggers=("specter_spoc", runtime.app.logger.name),
                                accept=lambda sender: owns(runtime, sender))
-        self.bus_rates = BusRates(runtime.bus)
-        self.collector = Collector(runtime, errors=self.errors, bus_rates=self.bus_rates, identity=self.identity)
-        self.room = f"console:{self.identity['id']}"
+        self.bus_rates: BusRates = BusRates(runtime.bus)
+        self.collector: Collector = Collector(runtime, errors=self.errors, bus_rates=self.bus_rates, identity=self.identity)
+        self.room: str = f"console:{self.identity['id']}"
         self.watchers: Set[str] = set()
         self.directory: Any = None
         self._pusher: Optional[AnyGreenlet] = None
