@@ -56,7 +56,7 @@ from ..lifecycle.service import Service
 from ..typing import AnyGreenlet
 from ._gevent import require_cooperative_sleep
 
-logger = logging.getLogger("specter_spoc.spoc")
+logger: logging.Logger = logging.getLogger("specter_spoc.spoc")
 
 #: what signal.getsignal() returns and signal.signal() takes back at restore
 _SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
@@ -101,7 +101,7 @@ class AbstractWorker:
             raise TypeError(f"worker name must be a non-empty str, got {name!r}.")
         self.name = name
         self.daemon = daemon
-        self.context = SimpleNamespace()
+        self.context: SimpleNamespace = SimpleNamespace()
         self._stop_requested = False
         self._owner: Optional[_Owner] = None
         self._finished = Event()
