@@ -57,7 +57,8 @@ def _own(runtime: Any, service: Any) -> None:
 
 
 def _mode(runtime: Any) -> Optional[str]:
-    return runtime.mode or runtime.app.config.get("SPOC_MODE")
+    mode: Optional[str] = runtime.mode or runtime.app.config.get("SPOC_MODE")
+    return mode
 
 
 def install_console(runtime: Any, *, rule: str = DEFAULT_RULE, token: Optional[str] = None,

@@ -14,7 +14,7 @@ from .deadletters import dead_letters_for
 
 __all__ = ["ActionError", "restart_service", "queue_names", "dead_letters", "requeue", "purge"]
 
-logger = logging.getLogger("specter_spoc.console")
+logger: logging.Logger = logging.getLogger("specter_spoc.console")
 
 
 class ActionError(Exception):

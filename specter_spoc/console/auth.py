@@ -64,7 +64,7 @@ def check_production_guard(mode: Optional[str], token: Optional[str], auth: Opti
 def _same_origin(request: Any) -> bool:
     if (request.headers.get("Sec-Fetch-Site") or "").lower() == "cross-site":
         return False
-    origin = request.headers.get("Origin")
+    origin: Optional[str] = request.headers.get("Origin")
     if not origin or origin == "null":
         return origin != "null"
     host = request.headers.get("Host") or request.host
@@ -93,12 +93,15 @@ class ConsoleAuth:
         return self._token is None and self._auth is None
 
     def presented_token(self, request: Any, socket_auth: Any = None) -> Optional[str]:
-        if isinstance(socket_auth, dict) and isinstance(socket_auth.get("token"), str):
-            return socket_auth["token"]
+        if isinstance(socket_auth, dict):
+            token = socket_auth.get("token")
+            if isinstance(token, str):
+                return token
         header = request.headers.get("Authorization") or ""
         if header.lower().startswith("bearer "):
             return header[7:].strip()
-        return request.headers.get(TOKEN_HEADER)
+        presented: Optional[str] = request.headers.get(TOKEN_HEADER)
+        return presented
 
     def same_origin(self, request: Any) -> bool:
         return _same_origin(request)

@@ -20,13 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, TypeVar
 
 from .collect import mask_message
 
 __all__ = ["ProcessDirectory", "KEY_PREFIX"]
 
-logger = logging.getLogger("specter_spoc.console")
+_T = TypeVar("_T")
+
+logger: logging.Logger = logging.getLogger("specter_spoc.console")
 
 #: Redis key prefix of the console's shared state
 KEY_PREFIX = "spoc:console:"
@@ -43,13 +45,13 @@ class ProcessDirectory:
     def __init__(self, url: str, app_name: str, process_id: str, *, interval: float = 1.0) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+        self.client: Any = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
                                            health_check_interval=10)
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-        self.url = mask_message(url)
-        self.prefix = f"{KEY_PREFIX}{app_name}:"
+        self.url: str = mask_message(url)
+        self.prefix: str = f"{KEY_PREFIX}{app_name}:"
         self.process_id = process_id
-        self.interval = float(interval)
+        self.interval: float = float(interval)
         self._down = False
 
     def close(self) -> None:
@@ -59,7 +61,7 @@ class ProcessDirectory:
     def ttl_ms(self) -> int:
         return max(1000, int(self.interval * 3000))
 
-    def _run(self, fn: Any, default: Any) -> Any:
+    def _run(self, fn: Callable[[Any], _T], default: _T) -> _T:
         try:
             value = fn(self.client)
         except self._errors as exc:

@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
 from ..project.masking import MASK, mask_text, mask_value
 from ..wiring import signals
@@ -72,7 +72,7 @@ def _child_services(service: Any) -> List[Any]:
 
 def walk_services(runtime: Any) -> Iterator[Any]:
     """Every service the runtime owns, depth first (top-level, then adopted children)."""
-    seen: set = set()
+    seen: Set[int] = set()
     stack = list(reversed(list(runtime.services) + _child_services(runtime)))
     while stack:
         service = stack.pop()
@@ -182,9 +182,9 @@ class BusRates:
 
     def __init__(self, bus: Any, window: float = 5.0) -> None:
         self._bus = bus
-        self.window = float(window)
+        self.window: float = float(window)
         self._counts: Dict[str, int] = {}
-        self._history: Deque[tuple] = deque()
+        self._history: Deque[Tuple[float, Dict[str, int]]] = deque()
         self._untap: Optional[Callable[[], None]] = None
 
     def _tap(self, event: str, data: Any) -> None:
@@ -240,16 +240,17 @@ class Collector:
         self.runtime = runtime
         self.errors = errors
         self.bus_rates = bus_rates
-        self.identity = identity or process_identity(runtime)
-        self._last_processed: Dict[str, tuple] = {}
+        self.identity: Dict[str, Any] = identity or process_identity(runtime)
+        self._last_processed: Dict[str, Tuple[float, int]] = {}
 
     # ------------------------------------------------------------------ tree
-    def _annotate(self, node: Any, health: Dict[str, Dict[str, Any]], services: Dict[str, Any]) -> Any:
+    def _annotate(self, node: Any, health: Dict[str, Dict[str, Any]], services: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(node, dict):
             return {"name": str(node), "type": "resource"}
         out: Dict[str, Any] = {"name": node.get("name"), "type": node.get("type"),
                                "greenlets": list(node.get("greenlets", ()))}
-        service = services.get(node.get("name"))
+        name = node.get("name")
+        service = services.get(name) if name is not None else None
         if service is not None:
             report = health.get(service.name) or service.health()
             out["state"] = service_state(service, report)

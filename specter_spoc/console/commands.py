@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import click
 
 __all__ = ["top_command", "tree_command", "queue_group", "LIVE_COMMANDS"]
 
 DEFAULT_RULE = "/_spoc/console"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class ConsoleClient:
@@ -34,7 +36,7 @@ class ConsoleClient:
     def __init__(self, url: str, token: Optional[str], rule: str = DEFAULT_RULE, timeout: float = 10.0) -> None:
         if not url.startswith(("http://", "https://")):
             raise click.UsageError(f"--url must be the app's base URL like http://127.0.0.1:5000, got {url!r}.")
-        self.base = url.rstrip("/") + "/" + rule.strip("/")
+        self.base: str = url.rstrip("/") + "/" + rule.strip("/")
         self.token = token
         self.timeout = timeout
 
@@ -68,7 +70,7 @@ class ConsoleClient:
                                        "URL?") from None
 
 
-def _client_options(fn: Any) -> Any:
+def _client_options(fn: _F) -> _F:
     fn = click.option("--rule", default=DEFAULT_RULE, show_default=True,
                       help="The console's URL path (CONSOLE_RULE).")(fn)
     fn = click.option("--token", envvar="SPOC_CONSOLE_TOKEN", default=None,
@@ -76,7 +78,7 @@ def _client_options(fn: Any) -> Any:
     return fn
 
 
-def _url_option(required: bool = True) -> Any:
+def _url_option(required: bool = True) -> Callable[[_F], _F]:
     return click.option("--url", required=required, default=None,
                         help="Base URL of the running app, e.g. http://127.0.0.1:5000.")
 
@@ -191,7 +193,7 @@ def queue_group() -> None:
 
 
 @contextmanager
-def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> Iterator[Any]:
+def _dead_source(name: str, redis_url: str, prefix: Optional[str]) -> Iterator[Any]:
     if not prefix:
         raise click.UsageError("--redis needs --prefix: the queue key prefix (QUEUE_REDIS_PREFIX, default "
                                "specter_spoc:queue:<app name>).")
@@ -206,7 +208,7 @@ def _dead_source(name: str, redis_url: Optional[str], prefix: Optional[str]) -> 
         client.close()
 
 
-def _redis_options(fn: Any) -> Any:
+def _redis_options(fn: _F) -> _F:
     fn = click.option("--prefix", default=None, help="Queue key prefix (with --redis).")(fn)
     fn = click.option("--redis", "redis_url", default=None,
                       help="Edit a Redis-backed queue's dead-letter stream directly, no app needed.")(fn)

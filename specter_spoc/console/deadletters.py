@@ -95,15 +95,16 @@ class RedisDeadLetters:
 
     def __init__(self, client: Any, prefix: str, queue_name: str) -> None:
         self.client = client
-        self.stream = f"{prefix}:{queue_name}"
-        self.dead = f"{prefix}:{queue_name}:dead"
+        self.stream: str = f"{prefix}:{queue_name}"
+        self.dead: str = f"{prefix}:{queue_name}:dead"
 
     @staticmethod
     def _text(value: Any) -> str:
         return value.decode() if isinstance(value, bytes) else str(value)
 
     def _entries(self, count: Optional[int]) -> List[Any]:
-        return self.client.xrange(self.dead, count=count)
+        entries: List[Any] = self.client.xrange(self.dead, count=count)
+        return entries
 
     def list(self, count: int = 100) -> List[Dict[str, Any]]:
         out = []

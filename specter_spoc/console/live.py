@@ -15,12 +15,12 @@ this process's snapshot only then (see :mod:`.cluster`).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Protocol, Set, cast
 
-from gevent import Greenlet
 from gevent.event import Event
 
 from ..lifecycle.service import Service
+from ..typing import AnyGreenlet
 from ..wiring import signals
 from .actions import ActionError, dead_letters, purge, queue_names, requeue, restart_service
 from .auth import ConsoleAuth
@@ -29,7 +29,7 @@ from .deadletters import MemoryDeadLetters, redis_backend_of
 
 __all__ = ["ConsoleService", "CONSOLE_NAMESPACE", "SNAPSHOT_EVENT"]
 
-logger = logging.getLogger("specter_spoc.console")
+logger: logging.Logger = logging.getLogger("specter_spoc.console")
 
 #: event carrying ``{"processes": [...], "self": id, "actions": bool}`` to console clients
 SNAPSHOT_EVENT = "snapshot"
@@ -51,19 +51,19 @@ class ConsoleService(Service):
             raise ValueError(f"install_console(interval=...) must be seconds > 0, got {interval!r}.")
         self.runtime = runtime
         self.auth = auth
-        self.actions_enabled = bool(actions)
-        self.period = float(interval)
+        self.actions_enabled: bool = bool(actions)
+        self.period: float = float(interval)
         self.redis_url = redis_url
-        self.identity = process_identity(runtime)
+        self.identity: Dict[str, Any] = process_identity(runtime)
         # crashes of this runtime's services; ERROR records of specter_spoc and of the app's logger
-        self.errors = ErrorLog(loggers=("specter_spoc", runtime.app.logger.name),
+        self.errors: ErrorLog = ErrorLog(loggers=("specter_spoc", runtime.app.logger.name),
                                accept=lambda sender: owns(runtime, sender))
-        self.bus_rates = BusRates(runtime.bus)
-        self.collector = Collector(runtime, errors=self.errors, bus_rates=self.bus_rates, identity=self.identity)
-        self.room = f"console:{self.identity['id']}"
+        self.bus_rates: BusRates = BusRates(runtime.bus)
+        self.collector: Collector = Collector(runtime, errors=self.errors, bus_rates=self.bus_rates, identity=self.identity)
+        self.room: str = f"console:{self.identity['id']}"
         self.watchers: Set[str] = set()
         self.directory: Any = None
-        self._pusher: Optional[Greenlet] = None
+        self._pusher: Optional[AnyGreenlet] = None
         self._wake = Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -193,6 +193,13 @@ class ConsoleService(Service):
         return result
 
 
+class _SocketIORequest(Protocol):
+    """What Flask-SocketIO sets on ``flask.request`` while it dispatches a
+    Socket.IO event (Flask's own type does not declare it)."""
+
+    sid: str
+
+
 def register_namespace(console: ConsoleService) -> None:
     """The ``/_spoc`` handlers: refuse unauthenticated or cross-origin
     clients, track watchers, answer actions with an ack."""
@@ -211,11 +218,11 @@ def register_namespace(console: ConsoleService) -> None:
             raise ConnectionRefusedError("unauthorized: the runtime console needs its token "
                                          '(Socket.IO auth {"token": ...}) and the same origin')
         join_room(console.room)
-        console.client_connected(request.sid)
+        console.client_connected(cast(_SocketIORequest, request).sid)
         return True
 
     def on_disconnect(*_: Any) -> None:
-        console.client_gone(request.sid)
+        console.client_gone(cast(_SocketIORequest, request).sid)
 
     def on_action(data: Any = None) -> Dict[str, Any]:
         try:

@@ -47,11 +47,14 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from ..lifecycle.service import Service
 from ..wiring import signals
 from .collect import CONSOLE_NAMESPACE, owns, service_state, socket_clients, walk_services
+
+if TYPE_CHECKING:
+    import prometheus_client as prom
 
 __all__ = ["MetricsService", "observe_shutdown", "multiprocess_dir", "metrics_response", "METRICS_NAMESPACE", "arm_boot_timing",
            "time_items"]
@@ -193,32 +196,37 @@ class MetricsService(Service):
         period = SAMPLE_INTERVAL if sample_interval is None else sample_interval
         if isinstance(period, bool) or not isinstance(period, (int, float)) or period <= 0:
             raise ValueError(f"install_metrics(sample_interval=...) must be seconds > 0, got {sample_interval!r}.")
-        self.sample_interval = float(period)
+        self.sample_interval: float = float(period)
         self.runtime = runtime
-        self.multiprocess = multiprocess_dir() is not None
-        self.registry = client.CollectorRegistry(auto_describe=True)
+        self.multiprocess: bool = multiprocess_dir() is not None
+        self.registry: prom.CollectorRegistry = client.CollectorRegistry(auto_describe=True)
         gauge_mode = {"multiprocess_mode": "liveall"} if self.multiprocess else {}
         reg = {"registry": self.registry, "namespace": METRICS_NAMESPACE}
         Gauge, Counter, Histogram = client.Gauge, client.Counter, client.Histogram
-        self.services = Gauge("services", "Services by state", ["state"], **reg, **gauge_mode)
-        self.greenlets = Gauge("greenlets_owned", "Live greenlets owned by services", **reg, **gauge_mode)
-        self.crashes = Counter("service_crashes", "Crashed greenlets owned by services", ["service"], **reg)
-        self.restarts = Counter("service_restarts", "Supervised restarts scheduled", ["service"], **reg)
-        self.pending = Gauge("queue_pending", "QueueService items waiting", ["queue"], **reg, **gauge_mode)
-        self.in_flight = Gauge("queue_in_flight", "QueueService items being handled", ["queue"], **reg, **gauge_mode)
-        self.workers = Gauge("queue_workers_alive", "Live QueueService workers", ["queue"], **reg, **gauge_mode)
-        self.counters = {key: Counter(f"queue_{key}", f"QueueService items {key.replace('_', ' ')}", ["queue"], **reg)
-                         for key in ("processed", "dead_lettered", "retried", "rejected")}
-        self.handling = Histogram("queue_handling_seconds", "QueueService handle_item() duration", ["queue"], **reg)
-        self.clients = Gauge("socketio_clients", "Connected Socket.IO clients", ["namespace"], **reg, **gauge_mode)
-        self.events = Counter("socketio_events", "Socket.IO events received (in) and emitted (out)",
-                              ["namespace", "direction"], **reg)
-        self.bus_emits = Counter("bus_emits", "Bus emits by event name", ["event"], **reg)
-        self.boot_seconds = Gauge("boot_seconds", "Duration of the last boot", **reg,
-                                  **({"multiprocess_mode": "max"} if self.multiprocess else {}))
-        self.shutdown_seconds = Histogram("shutdown_seconds", "Duration of shutdowns", **reg,
-                                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.refused = Counter("http_refused_draining", "HTTP requests answered 503 while draining", **reg)
+        self.services: prom.Gauge = Gauge("services", "Services by state", ["state"], **reg, **gauge_mode)
+        self.greenlets: prom.Gauge = Gauge("greenlets_owned", "Live greenlets owned by services", **reg, **gauge_mode)
+        self.crashes: prom.Counter = Counter("service_crashes", "Crashed greenlets owned by services", ["service"], **reg)
+        self.restarts: prom.Counter = Counter("service_restarts", "Supervised restarts scheduled", ["service"], **reg)
+        self.pending: prom.Gauge = Gauge("queue_pending", "QueueService items waiting", ["queue"], **reg, **gauge_mode)
+        self.in_flight: prom.Gauge = Gauge("queue_in_flight", "QueueService items being handled", ["queue"],
+                                           **reg, **gauge_mode)
+        self.workers: prom.Gauge = Gauge("queue_workers_alive", "Live QueueService workers", ["queue"],
+                                         **reg, **gauge_mode)
+        self.counters: Dict[str, prom.Counter] = {
+            key: Counter(f"queue_{key}", f"QueueService items {key.replace('_', ' ')}", ["queue"], **reg)
+            for key in ("processed", "dead_lettered", "retried", "rejected")}
+        self.handling: prom.Histogram = Histogram("queue_handling_seconds", "QueueService handle_item() duration",
+                                                  ["queue"], **reg)
+        self.clients: prom.Gauge = Gauge("socketio_clients", "Connected Socket.IO clients", ["namespace"],
+                                         **reg, **gauge_mode)
+        self.events: prom.Counter = Counter("socketio_events", "Socket.IO events received (in) and emitted (out)",
+                                            ["namespace", "direction"], **reg)
+        self.bus_emits: prom.Counter = Counter("bus_emits", "Bus emits by event name", ["event"], **reg)
+        self.boot_seconds: prom.Gauge = Gauge("boot_seconds", "Duration of the last boot", **reg,
+                                              **({"multiprocess_mode": "max"} if self.multiprocess else {}))
+        self.shutdown_seconds: prom.Histogram = Histogram("shutdown_seconds", "Duration of shutdowns", **reg,
+                                                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.refused: prom.Counter = Counter("http_refused_draining", "HTTP requests answered 503 while draining", **reg)
         self._last: Dict[str, Dict[str, int]] = {}
         self._emit_incs: Dict[str, Callable[[], None]] = {}
 
@@ -243,7 +251,9 @@ class MetricsService(Service):
     def _mark_dead(self) -> None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())
+        # prometheus_client leaves this function unannotated: name its signature here
+        mark_process_dead: Callable[[int], None] = multiprocess.mark_process_dead
+        mark_process_dead(os.getpid())
 
     # ----------------------------------------------------------------- hooks
     def _on_emit(self, event: str, data: Any) -> None:
@@ -261,7 +271,7 @@ class MetricsService(Service):
     def _instrument_socketio(self) -> None:
         server = getattr(self.runtime.socketio, "server", None)
         trigger, emit = getattr(server, "_trigger_event", None), getattr(server, "emit", None)
-        if not callable(trigger) or not callable(emit):
+        if server is None or not callable(trigger) or not callable(emit):
             return
         events_in: Callable[..., Any] = lambda ns: self.events.labels(ns or "/", "in").inc()  # noqa: E731
 
@@ -287,7 +297,7 @@ class MetricsService(Service):
     def _instrument_draining(self) -> None:
         tracker = getattr(self.runtime, "_connections", None)
         unavailable = getattr(tracker, "_unavailable", None)
-        if not callable(unavailable):
+        if tracker is None or not callable(unavailable):
             return
 
         def counted(start_response: Any) -> Any:
@@ -333,12 +343,16 @@ class MetricsService(Service):
         client = _require_client()
         self.sample()
         if not self.multiprocess:
-            return client.generate_latest(self.registry)
+            single: bytes = client.generate_latest(self.registry)
+            return single
         from prometheus_client import multiprocess
 
         registry = client.CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return client.generate_latest(registry)
+        # prometheus_client leaves the constructor unannotated: name its signature here
+        collect_all: Callable[[Any], object] = multiprocess.MultiProcessCollector
+        collect_all(registry)  # registers itself in the registry
+        merged: bytes = client.generate_latest(registry)
+        return merged
 
 
 def metrics_response(metrics: MetricsService) -> Any:

@@ -25,7 +25,7 @@ def find_cycle(nodes: Sequence[N], deps: Mapping[N, Sequence[N]]) -> Optional[Li
     configuration always reports the same cycle.
     """
     known = set(nodes)
-    sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+    sorter: graphlib.TopologicalSorter[N] = graphlib.TopologicalSorter()
     for node in nodes:
         sorter.add(node, *[d for d in deps.get(node, ()) if d in known])
     try:

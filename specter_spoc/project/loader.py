@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, NoReturn, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, NoReturn, Optional, Set, Tuple, Union
 
 from . import checks
 from .apps import ENTRY_POINT_GROUP, AppInfo, entry_point_apps, read_app_config
@@ -561,7 +561,7 @@ class _Loader:
         self.diags.extend(checks.check_secret_key(project.mode, flask_config(project)))
 
 
-def _unregistered_services(info: AppInfo, modules: List[ModuleType], registered: set) -> List[Diagnostic]:
+def _unregistered_services(info: AppInfo, modules: List[ModuleType], registered: Set[int]) -> List[Diagnostic]:
     """SPC020 for each Service subclass an app module defines without
     registering it: the runtime only boots components, so such a class is
     silently never started. Base classes that a registered component extends

@@ -66,7 +66,7 @@ def module_function(module: ModuleType, name: str) -> Optional[Callable[[], Any]
     """``module.<name>`` when it is a function defined in that module (SPOC's
     module-level ``initialize()`` / ``teardown()``), else ``None``. A function
     imported from elsewhere is not the module's own lifecycle function."""
-    fn = vars(module).get(name)
+    fn: object = vars(module).get(name)
     if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
         return fn
     return None

@@ -124,8 +124,8 @@ class ViewsController(Controller):
     def __init__(self, app_name: str, routes: Sequence[ViewRoute], url_prefix: str) -> None:
         super().__init__(f"{app_name.replace('.', '_')}_views")
         self.app_name = app_name
-        self.routes = list(routes)
-        self.url_prefix = url_prefix
+        self.routes: List[ViewRoute] = list(routes)
+        self.url_prefix: Optional[str] = url_prefix
 
     def build_routes(self, router: Router) -> None:
         for route in self.routes:

@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any, Dict, List
 
 import gevent
 
@@ -62,7 +63,7 @@ def ensure_patched() -> bool:
     return True
 
 
-def _stdlib_sleep_names(namespace: dict) -> list:
+def _stdlib_sleep_names(namespace: Dict[str, Any]) -> List[str]:
     """Names in a module namespace bound to the standard library's sleep
     (``from time import sleep`` executed before patching)."""
     from gevent import monkey

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Dict, Literal, Mapping, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional
 
 from ..project.components import Components as _ProjectComponents
 from ..project.components import mark, marks_of
@@ -44,7 +44,7 @@ class Component:
     internal: Internal
 
 
-def _words(text: str) -> list:
+def _words(text: str) -> List[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text))
     return [w for w in re.split(r"[\s_\-]+", spaced) if w]
 

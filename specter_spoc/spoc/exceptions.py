@@ -6,7 +6,7 @@ exception for the same failure, the SPOC name is a subclass of both, so
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 
 class SpocError(Exception):
@@ -42,7 +42,7 @@ class CircularDependencyError(SpocError):
     """Modules that depend on each other in a cycle (``cycle`` lists it)."""
 
     def __init__(self, cycle: Sequence[str]) -> None:
-        self.cycle = list(cycle)
+        self.cycle: List[str] = list(cycle)
         super().__init__(f"circular dependency: {' -> '.join(self.cycle)}; remove one of these dependencies.")
 
 

@@ -96,9 +96,9 @@ class Framework:
             raise ValueError(f"Framework(mode=...) must be 'strict' or 'loose', got {mode!r}.")
         if schema is not None and not isinstance(schema, (Schema, Layout)):
             raise TypeError(f"Framework(schema=...) must be a Schema, got {type(schema).__name__}.")
-        self.base_dir = Path(base_dir)
+        self.base_dir: Path = Path(base_dir)
         self.schema = schema
-        self.echo = bool(echo)
+        self.echo: bool = bool(echo)
         self.mode = mode
         self._app = app
         self._socketio = socketio
@@ -111,7 +111,7 @@ class Framework:
         self._say(f"loading project {self.base_dir} ({mode})")
         self.project: Project = load_project(self.base_dir, layout=layout, strict=strict, mode=environment)
         self.view: ProjectView = project_view(self.project)
-        self.config = _config_of(self.project)
+        self.config: Config = _config_of(self.project)
         self.runtime: Any = None
         self.startup()
 

@@ -31,7 +31,7 @@ from ..project.importer import Importer as _UriImporter
 from ..project.importer import import_module_checked
 from .exceptions import AppNotFoundError, CircularDependencyError, LifecycleError, ModuleNotCachedError
 
-logger = logging.getLogger("specter_spoc.spoc")
+logger: logging.Logger = logging.getLogger("specter_spoc.spoc")
 
 T = TypeVar("T")
 ModuleHook = Callable[[ModuleType], Any]
@@ -60,7 +60,7 @@ class DependencyGraph(Generic[T]):
 
     def topological_sort(self) -> List[T]:
         """Every node after the nodes it depends on; :class:`CircularDependencyError` on a cycle."""
-        sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+        sorter: graphlib.TopologicalSorter[T] = graphlib.TopologicalSorter()
         for node in self.nodes:
             sorter.add(node, *[src for src, dsts in self.graph.items() if node in dsts])
         try:
@@ -92,10 +92,10 @@ class ModuleInfo:
                  initialize_func: Optional[str] = "initialize", teardown_func: Optional[str] = "teardown") -> None:
         self.name = name
         self.module = module
-        self.dependencies = list(dependencies or [])
+        self.dependencies: List[str] = list(dependencies or [])
         self.initialize_func = initialize_func
         self.teardown_func = teardown_func
-        self.initialized = False
+        self.initialized: bool = False
 
     def _function(self, attr: Optional[str]) -> Optional[Callable[[], Any]]:
         fn = getattr(self.module, attr, None) if attr else None
@@ -244,7 +244,7 @@ class Importer:
         else:
             self._exact_hooks[pattern] = entry
 
-    simple_regex = staticmethod(simple_regex)
+    simple_regex: staticmethod[[str], Pattern[str]] = staticmethod(simple_regex)
 
     def _hooks_for(self, name: str, kind: str) -> List[ModuleHook]:
         """The hooks for module ``name``: its exact-name entry, else every matching pattern's."""

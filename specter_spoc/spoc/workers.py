@@ -45,17 +45,21 @@ import sys
 import time
 import traceback
 from types import FrameType, SimpleNamespace
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import gevent
 import gevent.os
-from gevent import Greenlet, GreenletExit
+from gevent import GreenletExit
 from gevent.event import Event
 
 from ..lifecycle.service import Service
+from ..typing import AnyGreenlet
 from ._gevent import require_cooperative_sleep
 
-logger = logging.getLogger("specter_spoc.spoc")
+logger: logging.Logger = logging.getLogger("specter_spoc.spoc")
+
+#: what signal.getsignal() returns and signal.signal() takes back at restore
+_SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 #: seconds join() gives a worker that ignored stop() before it is killed
 KILL_GRACE = 0.5
@@ -83,7 +87,7 @@ class _Owner(Service):
     def on_start(self) -> None:
         self.worker._launch(self)
 
-    def health(self) -> dict:
+    def health(self) -> Dict[str, Any]:
         report = super().health()
         report["worker"] = type(self.worker).__name__
         return report
@@ -97,7 +101,7 @@ class AbstractWorker:
             raise TypeError(f"worker name must be a non-empty str, got {name!r}.")
         self.name = name
         self.daemon = daemon
-        self.context = SimpleNamespace()
+        self.context: SimpleNamespace = SimpleNamespace()
         self._stop_requested = False
         self._owner: Optional[_Owner] = None
         self._finished = Event()
@@ -184,7 +188,7 @@ class ThreadWorker(AbstractWorker):
 
     def __init__(self, name: str = "ThreadWorker", daemon: bool = True) -> None:
         super().__init__(name, daemon)
-        self._greenlet: Optional[Greenlet] = None
+        self._greenlet: Optional[AnyGreenlet] = None
 
     def start(self) -> None:
         require_cooperative_sleep(self.name, type(self))
@@ -259,7 +263,8 @@ class ProcessWorker(AbstractWorker):
         # return once the child is about to run main(), as a started thread would be
         gevent.os.make_nonblocking(ready_r)
         try:
-            with gevent.Timeout(CHILD_READY_TIMEOUT, False):
+            # exception=False: the timeout ends the block silently (gevent documents it; its stubs omit it)
+            with gevent.Timeout(CHILD_READY_TIMEOUT, False):  # type: ignore[arg-type]
                 gevent.os.nb_read(ready_r, 1)
         finally:
             os.close(ready_r)
@@ -411,7 +416,7 @@ class Server:
         self.name = name
         self._workers: List[AbstractWorker] = []
         self._stopped = Event()
-        self._previous_handlers: dict = {}
+        self._previous_handlers: Dict[int, _SignalHandler] = {}
         self._install_signals()
 
     @property
