@@ -17,7 +17,7 @@ PACKAGE = Path(specter_spoc.__file__).parent
 
 #: bottom (0) to top; packages on one level must not import each other
 LAYERS: List[Set[str]] = [
-    {"_validate", "_masking", "typing"},            # argument checks, secret masking, protocols
+    {"_validate", "_masking", "_clock", "typing"},  # argument checks, secret masking, time, protocols
     {"wiring"},                                     # bus, registry, scopes, signals
     {"contracts", "state", "lifecycle"},            # payload contracts, stores, owners and services
     {"web"},                                        # Flask/Socket.IO edge: routes, handlers, ingress

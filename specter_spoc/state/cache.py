@@ -23,6 +23,7 @@ import logging
 import time
 from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar, Union, cast
 
+from .._clock import MONOTONIC, Clock
 from .._validate import check_seconds
 
 from gevent.event import AsyncResult
@@ -61,6 +62,8 @@ class Cache(Generic[T]):
     def __init__(self, name: str, ttl: Optional[float] = 0,
                  depends_on: Optional[Union[str, Iterable[str]]] = None) -> None:
         self.name: str = check_name("Cache", name)
+        #: what TTLs are measured on (tests inject a ManualClock)
+        self.clock: Clock = MONOTONIC
         self._ttl = 0.0 if ttl is None else _check_ttl(ttl, f"Cache {name!r}")
         self._value: T = _EMPTY
         self._expires = 0.0          # monotonic deadline, 0 = never
@@ -108,7 +111,7 @@ class Cache(Generic[T]):
         """True when a value is stored and has not expired."""
         if self._value is _EMPTY:
             return False
-        if self._expires and time.monotonic() >= self._expires:
+        if self._expires and self.clock.now() >= self._expires:
             self._drop()
             return False
         return True
@@ -192,7 +195,7 @@ class Cache(Generic[T]):
     def _store(self, value: Any, seconds: float) -> None:
         self._value = value
         self._updated_at = time.time()
-        self._expires = time.monotonic() + seconds if seconds else 0.0
+        self._expires = self.clock.now() + seconds if seconds else 0.0
 
     def _drop(self) -> None:
         self._value = _EMPTY

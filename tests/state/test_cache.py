@@ -230,3 +230,23 @@ def test_service_own_destroys_cache():
 def test_argument_errors(call, error, fragment):
     with pytest.raises(error, match=fragment):
         call()
+
+
+def test_ttl_runs_on_the_injected_clock() -> None:
+    from specter_spoc.lifecycle.clock import ManualClock
+    from specter_spoc.state.cache import create_cache
+
+    clock = ManualClock()
+    cache = create_cache("clocked", ttl=10)
+    cache.clock = clock
+    try:
+        cache.set("v")
+        clock.advance(9.9)
+        assert cache.get() == "v"
+        clock.advance(0.2)
+        assert cache.get("gone") == "gone"      # expired exactly when the clock passed the TTL
+        cache.set("w", ttl=0)                     # 0: never expires
+        clock.advance(10_000)
+        assert cache.get() == "w"
+    finally:
+        cache.destroy()
