@@ -127,16 +127,31 @@ class _NoAtexit:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, message: str = "condition") -> Any:
-    """Poll ``predicate`` cooperatively until it is truthy; fail after ``timeout``."""
-    import time
+    """Poll ``predicate`` cooperatively until it is truthy; fail after ``timeout``
+    (:func:`specter_spoc.testing.wait_until`, usable with either implementation)."""
+    from specter_spoc.testing import wait_until as _wait_until
 
+    return _wait_until(predicate, timeout=timeout, interval=0.005, what=message)
+
+
+def periods_elapse(period: float, count: int) -> None:
+    """Return once ``count`` timer periods of ``period`` seconds have passed on
+    the hub, witnessed by a timer of our own. gevent fires timers in deadline
+    order, so every timer due before the witness's last one has fired too:
+    "the interval did not tick again" is then a fact, not a guess about
+    how long to sleep. Works for both implementations (SPECTER has no
+    injectable clock)."""
     import gevent
 
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        gevent.sleep(0.005)
+    ticks = []
+
+    def witness() -> None:
+        for _ in range(count):
+            gevent.sleep(period)
+            ticks.append(1)
+
+    glet = gevent.spawn(witness)
+    try:
+        wait_until(lambda: len(ticks) >= count, message=f"{count} witness periods of {period}s")
+    finally:
+        glet.kill()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set
 
 import pytest
+from specter_spoc.testing import wait_until
 import requests
 
 from tests.contrib.redis.redis_helpers import VENV_BIN, WS_WORKER, RedisServer, ServerProcess, clean_env, free_port
@@ -115,7 +115,5 @@ def chromium_page() -> Iterator[Any]:
             yield page
         finally:
             browser.close()
-    deadline = time.monotonic() + 10
-    while _chromium_pids() - before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _chromium_pids() - before, "Chromium processes are still running after the test"
+    wait_until(lambda: not _chromium_pids() - before, timeout=10, interval=0.1,
+               what="Chromium processes to exit after the test")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from specter_spoc.testing import wait_until
 import requests
 
 import blog_example_helpers as helpers  # loaded by this folder's conftest
@@ -118,12 +119,12 @@ def test_on_excess_disconnect_closes_the_flooding_connection_only(tmp_path: Path
 
 def _wait_for_disconnect(url: str, timeout: float = 10) -> Dict[str, Any]:
     """/stats once the server saw the flooder's connection end."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = _stats(url)
-        if stats["connections"] == 0 or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.02)
+    try:
+        wait_until(lambda: _stats(url)["connections"] == 0, timeout=timeout, interval=0.02,
+                   what="the server to see the flooder's connection end")
+    except AssertionError:
+        pass  # the caller asserts on the figures and says what is left
+    return _stats(url)
 
 
 def _rss(pid: int) -> int:

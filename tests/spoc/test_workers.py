@@ -17,6 +17,7 @@ import pytest
 from gevent import monkey
 
 from specter_spoc.spoc.workers import ProcessWorker, Server, ThreadWorker
+from specter_spoc.testing import wait_until
 
 
 class Recorder(ThreadWorker):
@@ -113,10 +114,7 @@ class Indexer(ProcessWorker):
 
 
 def _wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        gevent.sleep(0.01)
+    wait_until(predicate, timeout=timeout)
 
 
 def _written(path):
