@@ -173,6 +173,16 @@ class AbstractWorker:
         except Exception:
             logger.exception("worker %r: lifecycle(%r) raised", self.name, event_type)
 
+    def _finish(self) -> None:
+        """SPOC's end of a run, for both kinds: ``teardown()`` (an error in
+        it is reported, not raised), ``lifecycle("shutdown")``, then done."""
+        try:
+            self.teardown()
+        except Exception as exc:
+            self._emit("error", exception=exc)
+        self._emit("shutdown")
+        self._finished.set()
+
     def _launch(self, owner: _Owner) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -208,12 +218,7 @@ class ThreadWorker(AbstractWorker):
         except Exception as exc:
             self._emit("error", exception=exc)
         finally:
-            try:
-                self.teardown()
-            except Exception as exc:
-                self._emit("error", exception=exc)
-            self._emit("shutdown")
-            self._finished.set()
+            self._finish()
 
     def _interrupt(self) -> None:
         glet = self._greenlet
@@ -285,12 +290,7 @@ class ProcessWorker(AbstractWorker):
             self._emit("error", exception=WorkerError(
                 f"process worker {self.name!r}: its child exited with status {self.exitcode} "
                 "(see the traceback it printed above)."))
-        try:
-            self.teardown()
-        except Exception as exc:
-            self._emit("error", exception=exc)
-        self._emit("shutdown")
-        self._finished.set()
+        self._finish()
 
     def _signal(self, signum: int) -> None:
         if self.pid is not None:
